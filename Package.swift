@@ -1,0 +1,104 @@
+// swift-tools-version:6.0
+// reel: a local media-generation daemon (reeld), its thin client (reel), stage
+// plugins loaded as dynamic libraries, and the benchmark tool (reel-bench).
+//
+// The file is split into one block per area so that work on one area does not
+// touch another's lines. docs/architecture.md is the map.
+import PackageDescription
+
+let languageModes: [SwiftLanguageMode] = [.v5]
+
+// MARK: - System libraries (pkg-config)
+
+let systemTargets: [Target] = [
+    .systemLibrary(name: "CJansson", path: "Sources/CJansson", pkgConfig: "jansson",
+                   providers: [.apt(["libjansson-dev"])]),
+    .systemLibrary(name: "CFFmpeg", path: "Sources/CFFmpeg",
+                   pkgConfig: "libavformat libavcodec libavutil libswscale libswresample",
+                   providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev", "libswscale-dev", "libswresample-dev"])]),
+    .systemLibrary(name: "CSystemd", path: "Sources/CSystemd", pkgConfig: "libsystemd",
+                   providers: [.apt(["libsystemd-dev"])]),
+]
+
+let engine: Target.Dependency = .product(name: "ReelEngine", package: "Engine")
+
+// MARK: - Protocol, plugin ABI, daemon, client (issue: daemon)
+
+let daemonProducts: [Product] = [
+    .executable(name: "reeld", targets: ["reeld"]),
+    .executable(name: "reel", targets: ["reel"]),
+    .library(name: "ReelPluginKit", targets: ["ReelPluginKit"]),
+    // A plugin used only by the tests: it renders a synthetic pattern.
+    .library(name: "ReelFixturePlugin", type: .dynamic, targets: ["ReelFixturePlugin"]),
+]
+
+let daemonTargets: [Target] = [
+    .target(name: "ReelProtocol", dependencies: ["CJansson"], path: "Sources/Protocol"),
+    .target(name: "CReelPlugin", path: "Sources/PluginABI"),
+    .target(name: "ReelPluginKit", dependencies: ["CReelPlugin", "ReelProtocol"], path: "Sources/PluginKit"),
+    .executableTarget(name: "reeld", dependencies: [
+        "ReelProtocol", "CReelPlugin", "ReelSystemd", "ReelMedia",
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "GRDB", package: "GRDB.swift"),
+    ], path: "Sources/Daemon"),
+    .executableTarget(name: "reel", dependencies: [
+        "ReelProtocol",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+    ], path: "Sources/Client"),
+    .target(name: "ReelFixturePlugin", dependencies: ["ReelPluginKit"], path: "Tests/FixturePlugin"),
+    .testTarget(name: "ProtocolTests", dependencies: ["ReelProtocol"], path: "Tests/ProtocolTests"),
+    .testTarget(name: "DaemonTests", dependencies: ["ReelProtocol", "ReelTestSupport"], path: "Tests/DaemonTests"),
+    // Shared by the test targets: start a real reeld on a temporary socket, talk to it.
+    .target(name: "ReelTestSupport", dependencies: ["ReelProtocol"], path: "Tests/Support"),
+]
+
+// MARK: - systemd glue (issue: systemd)
+
+let systemdTargets: [Target] = [
+    .target(name: "ReelSystemd", dependencies: ["CSystemd",
+        .product(name: "Logging", package: "swift-log")], path: "Sources/Systemd"),
+    .testTarget(name: "SystemdTests", dependencies: ["ReelSystemd", "ReelProtocol", "ReelTestSupport"], path: "Tests/SystemdTests"),
+]
+
+// MARK: - Engine (issue: engine) — the engine itself lives in Sources/Engine, its own package
+
+let engineTargets: [Target] = [
+    .testTarget(name: "EngineTests", dependencies: [engine], path: "Tests/EngineTests",
+                resources: [.copy("Fixtures")]),
+]
+
+// MARK: - Media I/O on FFmpeg (issue: media)
+
+let mediaTargets: [Target] = [
+    .target(name: "ReelMedia", dependencies: ["CFFmpeg"], path: "Sources/Media"),
+    .testTarget(name: "MediaTests", dependencies: ["ReelMedia"], path: "Tests/MediaTests"),
+]
+
+// MARK: - Benchmarks
+
+let benchProducts: [Product] = [
+    .executable(name: "reel-bench", targets: ["reel-bench"]),
+]
+
+let benchTargets: [Target] = [
+    .executableTarget(name: "reel-bench", dependencies: [
+        "ReelProtocol", "ReelMedia", engine,
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+    ], path: "Sources/Bench"),
+]
+
+let package = Package(
+    name: "reel",
+    products: daemonProducts + benchProducts,
+    dependencies: [
+        .package(path: "Sources/Engine"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    ],
+    targets: systemTargets + daemonTargets + systemdTargets + engineTargets + mediaTargets + benchTargets,
+    swiftLanguageModes: languageModes
+)

@@ -1,0 +1,1 @@
+// Seed: the engine issue replaces this.

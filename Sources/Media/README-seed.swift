@@ -1,0 +1,1 @@
+// Seed file: the Media area's code replaces this.

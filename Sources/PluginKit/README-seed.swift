@@ -1,0 +1,1 @@
+// Seed file: the PluginKit area's code replaces this.

@@ -1,0 +1,1 @@
+// Seed file: the Protocol area's code replaces this.

@@ -1,0 +1,1 @@
+// Seed file: the Systemd area's code replaces this.
