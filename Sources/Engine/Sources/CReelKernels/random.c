@@ -5,9 +5,9 @@
 #include "reel_kernels.h"
 #include "internal.h"
 
-static void philox_block(uint64_t seed, uint64_t counter, uint32_t out[4]) {
-    uint32_t c0 = (uint32_t)counter, c1 = (uint32_t)(counter >> 32), c2 = 0, c3 = 0;
-    uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
+void reel_philox4x32_10(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]) {
+    uint32_t c0 = ctr[0], c1 = ctr[1], c2 = ctr[2], c3 = ctr[3];
+    uint32_t k0 = key[0], k1 = key[1];
     for (int round = 0; round < 10; round++) {
         uint64_t p0 = (uint64_t)0xD2511F53u * c0;
         uint64_t p1 = (uint64_t)0xCD9E8D57u * c2;
@@ -20,6 +20,13 @@ static void philox_block(uint64_t seed, uint64_t counter, uint32_t out[4]) {
         k1 += 0xBB67AE85u;
     }
     out[0] = c0; out[1] = c1; out[2] = c2; out[3] = c3;
+}
+
+// Counter = (block index low, high, 0, 0), key = (seed low, seed high).
+static void philox_block(uint64_t seed, uint64_t counter, uint32_t out[4]) {
+    uint32_t ctr[4] = {(uint32_t)counter, (uint32_t)(counter >> 32), 0, 0};
+    uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)};
+    reel_philox4x32_10(ctr, key, out);
 }
 
 // (0, 1]: never 0, so log() below is finite.

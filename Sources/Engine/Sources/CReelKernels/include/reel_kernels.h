@@ -180,6 +180,8 @@ void reel_grid_sample2d(int64_t n, int64_t c, int64_t h, int64_t w, int64_t oh, 
 /// `offset` (in blocks of four outputs), mapped through Box-Muller.
 void reel_philox_normal(uint64_t seed, uint64_t offset, int64_t n, float *out);
 void reel_philox_uniform(uint64_t seed, uint64_t offset, int64_t n, float *out);
+/// One raw Philox4x32-10 block (for known-answer tests).
+void reel_philox4x32_10(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]);
 
 #ifdef __cplusplus
 }

@@ -155,11 +155,10 @@ public struct Tensor: @unchecked Sendable {
         return data[o]
     }
 
-    /// Copies `source` (broadcast to self's shape) into self's elements.
+    /// Copies `source` (broadcast to self's shape) into self's elements, which
+    /// may be a strided view (e.g. a slice of a bigger tensor).
     public func copy_(from source: Tensor) throws {
-        let src = try source.expand(to: shape)
-        guard isContiguous else { throw EngineError.shape("copy_ needs a contiguous destination") }
-        src.copyStrided(into: data)
+        try assign(self, source)
     }
 }
 

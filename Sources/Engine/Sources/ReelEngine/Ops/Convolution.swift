@@ -78,7 +78,7 @@ public func conv1d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: Int
 }
 
 /// torch.nn.functional.conv2d (padding per dim: [h, w]).
-public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: [Int] = [1, 1], padding: [Int] = [0, 0],
+public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: [Int], padding: [Int],
                    dilation: [Int] = [1, 1], groups: Int = 1, paddingMode: PaddingMode = .zeros) throws -> Tensor {
     guard padding.count == 2 else { throw EngineError.argument("conv2d: padding needs 2 entries") }
     return try convolution(x, weight: weight, bias: bias, stride: stride, padding: padding.map { ($0, $0) },

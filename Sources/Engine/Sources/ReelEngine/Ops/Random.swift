@@ -23,3 +23,11 @@ public func arange(_ n: Int) -> Tensor {
     for i in 0..<n { out.data[i] = Float(i) }
     return out
 }
+
+/// One raw Philox4x32-10 block: counter (4 words) and key (2 words) to 4 words.
+public func philox4x32(counter: [UInt32], key: [UInt32]) -> [UInt32] {
+    precondition(counter.count == 4 && key.count == 2)
+    var out = [UInt32](repeating: 0, count: 4)
+    reel_philox4x32_10(counter, key, &out)
+    return out
+}
