@@ -10,8 +10,9 @@ import CFFmpeg
 /// Size: frames are scaled (bicubic) to exactly the requested size, without keeping the aspect ratio;
 /// nil keeps the stored size (cropped back to `reel_source_size` when reel padded an odd size).
 /// Frame rate: nil gives every decoded frame with its own time; a rate resamples like FFmpeg's fps
-/// filter — frame k (time k/rate) shows the last source frame whose time rounds to slot <= k,
-/// dropping or repeating frames as needed. Colour: YUV is converted with the matrix and range the
+/// filter (`-vf fps=RATE`, rounding to nearest) — frame k (time k/rate) shows the last source frame
+/// whose time rounds to a slot <= k, dropping or repeating frames as needed, and the output ends
+/// where the last source frame's display time ends. Colour: YUV is converted with the matrix and range the
 /// stream is tagged with (BT.601 when untagged, as FFmpeg does).
 /// Errors arrive as `MediaError`, also at the end of the stream when it proves truncated.
 public final class VideoReader {
@@ -104,7 +105,10 @@ public final class VideoReader {
             guard try decoder.decodeNext() else {
                 ended = true
                 if let h = held {
-                    endSlot = max(Int((h.end * rate).rounded()), nextSlot + 1)
+                    // Like the fps filter, stop at the end of the last frame's display time; a
+                    // stream shorter than one output frame still gives one frame.
+                    endSlot = Int((h.end * rate).rounded())
+                    if emitted == 0 { endSlot = max(endSlot, nextSlot + 1) }
                 }
                 continue
             }
