@@ -97,6 +97,10 @@ final class InputFile {
         if code == -EACCES || code == -ENOENT || code == -EISDIR {
             return MediaError(.unreadable, path: path, detail)
         }
+        // FFmpeg's own size check (av_image_check_size) says so only in its log line.
+        if FFmpegLog.lastMessage().hasPrefix("Picture size") {
+            return MediaError(.absurdDimensions, path: path, FFmpegLog.lastMessage())
+        }
         if let format = recognisedFormat(path) {
             return MediaError(.truncated, path: path, "looks like \(format) but cannot be opened: \(detail)")
         }

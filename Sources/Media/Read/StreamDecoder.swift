@@ -1,4 +1,5 @@
 import CFFmpeg
+import Foundation
 import Glibc
 
 /// Demuxes one stream of an `InputFile` and decodes it, one AVFrame at a time (bounded memory: one
@@ -46,6 +47,10 @@ final class StreamDecoder {
 
         let par = stream.pointee.codecpar!
         if type == AVMEDIA_TYPE_VIDEO {
+            if par.pointee.width <= 0 || par.pointee.height <= 0 {
+                // Not even the stream-info pass could decode a picture to learn its size.
+                throw MediaError(.truncated, path: path, "no picture in the stream could be decoded to learn its size")
+            }
             try MediaLimits.check(PixelSize(Int(par.pointee.width), Int(par.pointee.height)),
                                   path: path, what: "the video stream's size")
         } else {
@@ -99,6 +104,7 @@ final class StreamDecoder {
             let received = avcodec_receive_frame(codecContext, frame)
             if received >= 0 {
                 framesDecoded += 1
+                noteCoverage()
                 return true
             }
             if received == AVErrorCode.eof {
@@ -154,6 +160,33 @@ final class StreamDecoder {
         }
     }
 
+    /// How far into the stream (seconds from its start) decoded frames reach.
+    private var coveredUntil: Double = 0
+
+    private func noteCoverage() {
+        let ts = frame.pointee.best_effort_timestamp
+        guard ts != Int64(bitPattern: 0x8000_0000_0000_0000) else { return }
+        let start = stream.pointee.start_time == Int64(bitPattern: 0x8000_0000_0000_0000) ? 0 : stream.pointee.start_time
+        var end = Double(ts - start) * av_q2d(timeBase)
+        if frame.pointee.nb_samples > 0 && frame.pointee.sample_rate > 0 {
+            end += Double(frame.pointee.nb_samples) / Double(frame.pointee.sample_rate)
+        } else if frame.pointee.pkt_duration > 0 {
+            end += Double(frame.pointee.pkt_duration) * av_q2d(timeBase)
+        }
+        coveredUntil = max(coveredUntil, end)
+    }
+
+    /// The stream's duration as its header states it (Matroska keeps it in a DURATION tag).
+    var statedDuration: Double? {
+        if stream.pointee.duration > 0 { return Double(stream.pointee.duration) * av_q2d(timeBase) }
+        guard let tag = InputFile.dictionary(stream.pointee.metadata).first(where: { $0.key.uppercased() == "DURATION" })?.value
+        else { return nil }
+        // HH:MM:SS.fraction
+        let parts = tag.split(separator: ":")
+        guard parts.count == 3, let h = Double(parts[0]), let m = Double(parts[1]), let sec = Double(parts[2]) else { return nil }
+        return h * 3600 + m * 60 + sec
+    }
+
     private func noteDamage(_ what: String) {
         if damage == nil { damage = what }
     }
@@ -172,6 +205,12 @@ final class StreamDecoder {
         if let damage {
             throw MediaError(.truncated, path: path, damage)
         }
+        // Containers without a packet count (Matroska, Ogg) still state a duration: a stream that
+        // stops well short of it was cut.
+        if framesDecoded > 0, let stated = statedDuration, stated > 0.2, coveredUntil < stated * 0.9 - 0.05 {
+            throw MediaError(.truncated, path: path,
+                             String(format: "the \(kind) stream ends at %.2f s of the %.2f s its header states", coveredUntil, stated))
+        }
         if framesDecoded == 0 {
             throw MediaError(.emptyStream, path: path, "the \(kind) stream holds no \(kind == "video" ? "frames" : "samples")")
         }
@@ -187,10 +226,10 @@ final class StreamDecoder {
         // Unknown to FFmpeg altogether: show the container's four-character tag.
         let tag = par.pointee.codec_tag
         let chars = (0 ..< 4).map { UInt8((tag >> (8 * UInt32($0))) & 0xFF) }
-        if chars.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) {
+        if tag > 0xFFFF, chars.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) {
             return String(decoding: chars, as: UTF8.self)
         }
-        return "none"
+        return tag == 0 ? "unknown" : "unknown, tag 0x" + String(tag, radix: 16)
     }
 
     /// Seconds from the file's origin of the current frame.

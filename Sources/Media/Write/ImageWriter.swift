@@ -1,5 +1,5 @@
 import CFFmpeg
-import Foundation
+import Glibc
 
 /// Writes one frame as an 8-bit RGB PNG (stills, thumbnails), with the label and any extra tags as
 /// PNG text chunks (tEXt for ASCII values, iTXt for UTF-8). Any size is fine: PNG has no even-size
@@ -78,20 +78,23 @@ public func writePNG(_ frame: VideoFrame, to path: String, label: GenerationLabe
 
 /// Writes bytes to a temporary name beside `path`, then renames.
 func writeAtomically(_ bytes: [UInt8], to path: String) throws {
-    let url = URL(fileURLWithPath: path)
-    let temporary = url.deletingLastPathComponent()
-        .appendingPathComponent(".\(url.lastPathComponent).partial-\(getpid())")
-    do {
-        try Data(bytes).write(to: temporary)
-        if rename(temporary.path, path) != 0 {
-            let reason = String(cString: strerror(errno))
-            unlink(temporary.path)
-            throw MediaError(.writeFailed, path: path, reason)
-        }
-    } catch let error as MediaError {
-        throw error
-    } catch {
-        unlink(temporary.path)
-        throw MediaError(.writeFailed, path: path, error.localizedDescription)
+    let slash = path.lastIndex(of: "/")
+    let directory = slash.map { String(path[...$0]) } ?? ""
+    let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+    let temporary = "\(directory).\(name).partial-\(getpid())"
+    guard let file = fopen(temporary, "wb") else {
+        throw MediaError(.writeFailed, path: path, String(cString: strerror(errno)))
+    }
+    let written = bytes.withUnsafeBufferPointer { fwrite($0.baseAddress, 1, $0.count, file) }
+    let writeErrno = errno
+    if fclose(file) != 0 || written != bytes.count {
+        let reason = String(cString: strerror(written != bytes.count ? writeErrno : errno))
+        unlink(temporary)
+        throw MediaError(.writeFailed, path: path, reason)
+    }
+    if rename(temporary, path) != 0 {
+        let reason = String(cString: strerror(errno))
+        unlink(temporary)
+        throw MediaError(.writeFailed, path: path, reason)
     }
 }

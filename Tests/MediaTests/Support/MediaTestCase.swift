@@ -105,6 +105,7 @@ class MediaTestCase: XCTestCase {
             _ = try body()
             XCTFail("expected a \(reason) error for \(path)", file: file, line: line)
         } catch let error as MediaError {
+            if ProcessInfo.processInfo.environment["REEL_MEDIA_PRINT_ERRORS"] != nil { print("MediaError: \(error)") }
             XCTAssertEqual(error.reason, reason, "\(error)", file: file, line: line)
             XCTAssertEqual(error.path, path, file: file, line: line)
             XCTAssertTrue(error.description.contains(path), file: file, line: line)
