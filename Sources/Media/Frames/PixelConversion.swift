@@ -20,25 +20,17 @@ enum PixelConversion {
         }
     }
 
+    /// 1.5 * 2^23: adding it to a float in [0, 2^22) leaves the value, rounded to the nearest
+    /// integer, in the low mantissa bits — a float-to-int conversion with no range trap, which the
+    /// optimiser turns into vector instructions.
     @inline(__always)
     static func quantizeRow(_ s: UnsafePointer<Float>, _ d: UnsafeMutablePointer<UInt8>, _ n: Int) {
-        var x = 0
-        while x + 16 <= n {
-            var v = SIMD16<Float>(UnsafeBufferPointer(start: s + x, count: 16))
-            v = v * 255 + 0.5
-            v = v.replacing(with: 0, where: .!(v .>= 0))  // NaN and negatives -> 0
-            v = v.replacing(with: 255, where: v .> 255)
-            let i = SIMD16<Int32>(truncatingIfNeeded: SIMD16<Int32>(v, rounding: .towardZero))
-            let b = SIMD16<UInt8>(truncatingIfNeeded: i)
-            UnsafeMutableRawPointer(d + x).storeBytes(of: b, as: SIMD16<UInt8>.self)
-            x += 16
-        }
-        while x < n {
-            var f = s[x] * 255 + 0.5
-            if !(f >= 0) { f = 0 }
-            if f > 255 { f = 255 }
-            d[x] = UInt8(Int32(f))
-            x += 1
+        let roundingMagic: Float = 12_582_912
+        for x in 0 ..< n {
+            var f = s[x] * 255
+            f = f > 0 ? f : 0          // NaN and negatives -> 0
+            f = f < 255 ? f : 255
+            d[x] = UInt8(truncatingIfNeeded: (f + roundingMagic).bitPattern)
         }
     }
 
@@ -49,17 +41,7 @@ enum PixelConversion {
         for y in 0 ..< height {
             let s = src + y * srcStride
             let d = dst + y * width
-            var x = 0
-            while x + 16 <= width {
-                let b = UnsafeRawPointer(s + x).loadUnaligned(as: SIMD16<UInt8>.self)
-                let f = SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: b)) * scale
-                UnsafeMutableRawPointer(d + x).storeBytes(of: f, as: SIMD16<Float>.self)
-                x += 16
-            }
-            while x < width {
-                d[x] = Float(s[x]) * scale
-                x += 1
-            }
+            for x in 0 ..< width { d[x] = Float(s[x]) * scale }
         }
     }
 }
