@@ -1,0 +1,1 @@
+#include "reel_plugin.h"
