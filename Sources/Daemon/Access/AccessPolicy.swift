@@ -19,20 +19,18 @@ enum AccessPolicy {
                               data: ["path": .string(path), "mode": .string(mode.rawValue), "uid": .int(Int64(peer.uid))]))
         }
         guard path.hasPrefix("/") else { return deny("the path must be absolute") }
-        if peer.isRoot { return .success(()) }
 
         let target: String
-        var existing = Foundation.stat()
-        let exists = lstat(path, &existing) == 0
         switch mode {
         case .read:
-            guard exists, let real = realPath(path) else { return deny("does not exist") }
+            guard let real = realPath(path) else { return deny("does not exist") }
             target = real
         case .write:
             let parent = (path as NSString).deletingLastPathComponent
             guard let realParent = realPath(parent.isEmpty ? "/" : parent) else { return deny("the directory \(parent) does not exist") }
             target = realParent + "/" + (path as NSString).lastPathComponent
         }
+        if peer.isRoot { return .success(()) }
         // Every directory above the target must be searchable.
         var dir = ""
         let components = target.split(separator: "/").map(String.init)

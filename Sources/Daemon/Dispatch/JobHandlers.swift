@@ -121,7 +121,7 @@ extension Daemon {
             reply(.failure(e)); return
         }
         reply(jobs.submit(method: method, plugin: plugin.name, model: model, params: params, keepAlive: keepAlive,
-                          peer: peer, subscribe: subscribe ? connection : nil).map { jobs.json($0) })
+                          peer: peer, subscribe: subscribe ? connection : nil))
     }
 
     private func chooseModel(_ name: String?, for stage: StageSpec, peer: Peer) -> Result<ModelRef, RPCError> {

@@ -71,7 +71,7 @@ final class JobManager: @unchecked Sendable {
     // MARK: requests
 
     func submit(method: String, plugin: String, model: ModelRef?, params: JSON, keepAlive: Double?, peer: Peer,
-                subscribe: Connection?) -> Result<Job, RPCError> {
+                subscribe: Connection?) -> Result<JSON, RPCError> {
         let job = Job(id: Job.newID(), method: method, plugin: plugin, model: model, params: params,
                       keepAlive: keepAlive, peer: peer)
         let admitted: RPCError? = lock.withLock {
@@ -102,9 +102,10 @@ final class JobManager: @unchecked Sendable {
             return .failure(job.error!)
         }
         logger.info("job \(job.id) queued: \(method)\(model.map { " on " + $0.name } ?? "") for uid \(peer.uid)")
+        let snapshot = lock.withLock { job.json } // as queued, before the runner may take it
         wake.lock(); wake.signal(); wake.unlock()
         onChange()
-        return .success(job)
+        return .success(snapshot)
     }
 
     /// A job by id, from memory or the store; nil if unknown or not the caller's.
