@@ -36,13 +36,21 @@ public final class RRDBNet: @unchecked Sendable {
         }
 
         func callAsFunction(_ x: Tensor) throws -> Tensor {
-            let x1 = leakyRelu(try conv1(x), negativeSlope: 0.2)
-            let x2 = leakyRelu(try conv2(concatenate([x, x1], dim: 1)), negativeSlope: 0.2)
-            let x3 = leakyRelu(try conv3(concatenate([x, x1, x2], dim: 1)), negativeSlope: 0.2)
-            let x4 = leakyRelu(try conv4(concatenate([x, x1, x2, x3], dim: 1)), negativeSlope: 0.2)
-            let x5 = try conv5(concatenate([x, x1, x2, x3, x4], dim: 1))
+            // The dense connections read the input and every earlier output
+            // side by side: keep them in one buffer, each conv appending its
+            // channels, instead of re-concatenating for every conv.
+            let (n, nf, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+            let gc = conv1.weight.shape[0]
+            let dense = Tensor(uninitialized: [n, nf + 4 * gc, h, w])
+            try dense.slice(1, 0, nf).copy_(from: x)
+            var filled = nf
+            for conv in [conv1, conv2, conv3, conv4] {
+                let y = leakyRelu(try conv(dense.slice(1, 0, filled)), negativeSlope: 0.2)
+                try dense.slice(1, filled, filled + gc).copy_(from: y)
+                filled += gc
+            }
             // Residual scaling 0.2 keeps the very deep stack stable.
-            return try x5 * 0.2 + x
+            return try conv5(dense) * 0.2 + x
         }
     }
 
