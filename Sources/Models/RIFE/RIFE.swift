@@ -160,19 +160,34 @@ public final class RIFE: @unchecked Sendable {
         return Output(flows: flows, mask: weight, frame: frame)
     }
 
-    /// The frame halfway between img0 and img1 ([N, 3, H, W], any size): pads
-    /// right and bottom with zeros to the multiple the network needs, as the
-    /// reference's inference_video.py does, and crops the result back.
+    /// The frame halfway between img0 and img1 ([N, 3, H, W], any size).
     public func middleFrame(_ img0: Tensor, _ img1: Tensor, scale: Double = 1) throws -> Tensor {
+        try intermediateFrames(img0, img1, count: 1, scale: scale)[0]
+    }
+
+    /// `count` frames evenly spaced between img0 and img1, in time order, by
+    /// bisection exactly as the reference's inference_video.py (make_inference)
+    /// does: count = 2^exp − 1 gives the frames at k / 2^exp. Frames of any size
+    /// are padded right and bottom with zeros to the multiple the network
+    /// needs, recursed on at that size, and cropped back at the end.
+    public func intermediateFrames(_ img0: Tensor, _ img1: Tensor, count: Int, scale: Double = 1) throws -> [Tensor] {
         guard img0.ndim == 4, img0.shape == img1.shape else {
             throw ModelError.badInput("RIFE expects two frames of one size, got \(img0.shape) and \(img1.shape)")
         }
+        guard count >= 1 else { throw ModelError.badInput("RIFE: count \(count) must be at least 1") }
         let m = padMultiple(scale: scale)
         let (h, w) = (img0.shape[2], img0.shape[3])
         let ph = (m - h % m) % m, pw = (m - w % m) % m
-        if ph == 0 && pw == 0 { return try forward(img0, img1, scale: scale).frame }
-        let out = try forward(pad(img0, [(0, ph), (0, pw)]), pad(img1, [(0, ph), (0, pw)]), scale: scale).frame
-        return try out.slice(2, 0, h).slice(3, 0, w).contiguous()
+        let padded0 = try pad(img0, [(0, ph), (0, pw)]), padded1 = try pad(img1, [(0, ph), (0, pw)])
+        func bisect(_ a: Tensor, _ b: Tensor, _ n: Int) throws -> [Tensor] {
+            let middle = try forward(a, b, scale: scale).frame
+            if n == 1 { return [middle] }
+            let first = try bisect(a, middle, n / 2), second = try bisect(middle, b, n / 2)
+            return n % 2 == 1 ? first + [middle] + second : first + second
+        }
+        let frames = try bisect(padded0, padded1, count)
+        if ph == 0 && pw == 0 { return frames }
+        return try frames.map { try $0.slice(2, 0, h).slice(3, 0, w).contiguous() }
     }
 }
 
