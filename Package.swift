@@ -84,6 +84,16 @@ let mediaTargets: [Target] = [
     .testTarget(name: "MediaTests", dependencies: ["ReelMedia"], path: "Tests/MediaTests"),
 ]
 
+// MARK: - Models on the engine (issue: upsample for SRVGG/RRDB/RIFE; text-to-video adds Wan here)
+
+let modelTargets: [Target] = [
+    .target(name: "ReelModels", dependencies: [engine, "CJansson"], path: "Sources/Models"),
+    // Parity against committed fixtures (tools/parity/upsample_fixtures.py) with
+    // the imported weights (`make models`).
+    .testTarget(name: "UpsampleTests", dependencies: ["ReelModels", engine], path: "Tests/UpsampleTests",
+                resources: [.copy("Fixtures")]),
+]
+
 // MARK: - Benchmarks
 
 let benchProducts: [Product] = [
@@ -108,6 +118,6 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
     ],
-    targets: systemTargets + daemonTargets + systemdTargets + engineTargets + mediaTargets + benchTargets,
+    targets: systemTargets + daemonTargets + systemdTargets + engineTargets + mediaTargets + modelTargets + benchTargets,
     swiftLanguageModes: languageModes
 )
