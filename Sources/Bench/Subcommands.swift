@@ -4,4 +4,5 @@ import ArgumentParser
 let benchSubcommands: [ParsableCommand.Type] = [
     MediaBench.self,
     RPCBench.self,
+    EngineBench.self,
 ]
