@@ -62,6 +62,7 @@ SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 MANIFEST    := $(DATADIR)/reel/installed-files
 
 INSTALL      ?= install
+LDCONFIG     ?= ldconfig
 INSTALL_BIN  := $(INSTALL) -m 0755
 INSTALL_DATA := $(INSTALL) -m 0644
 
@@ -104,7 +105,7 @@ install-bin: install-check
 	@set -e; for b in $(INSTALL_BINARIES); do $(call put,0755,$(BUILD_DIR)/$$b,$(BINDIR)/$$b); done
 	@set -e; if [ -f $(ENGINE_LIB) ]; then $(call put,0755,$(ENGINE_LIB),$(LIBDIR)/libReelEngine.so); fi
 	@set -e; for p in $(PLUGIN_LIBS); do $(call put,0755,$$p,$(PLUGINDIR)/$$(basename $$p)); done
-	@if [ -z "$(DESTDIR)" ] && [ -f $(ENGINE_LIB) ]; then ldconfig 2>/dev/null || true; fi
+	@if [ -z "$(DESTDIR)" ] && [ -f $(ENGINE_LIB) ]; then $(LDCONFIG) 2>/dev/null || true; fi
 
 install-units: install-check
 	@set -e; tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; \
