@@ -28,8 +28,12 @@ let daemonProducts: [Product] = [
     .executable(name: "reeld", targets: ["reeld"]),
     .executable(name: "reel", targets: ["reel"]),
     .library(name: "ReelPluginKit", targets: ["ReelPluginKit"]),
-    // A plugin used only by the tests: it renders a synthetic pattern.
+    // Plugins used only by the tests: a Swift one that renders a synthetic
+    // pattern, a C one that echoes (proves the header is plain C), and a C one
+    // that declares another ABI version (the host must skip it).
     .library(name: "ReelFixturePlugin", type: .dynamic, targets: ["ReelFixturePlugin"]),
+    .library(name: "ReelFixtureEchoC", type: .dynamic, targets: ["ReelFixtureEchoC"]),
+    .library(name: "ReelFixtureWrongABI", type: .dynamic, targets: ["ReelFixtureWrongABI"]),
 ]
 
 let daemonTargets: [Target] = [
@@ -37,17 +41,21 @@ let daemonTargets: [Target] = [
     .target(name: "CReelPlugin", path: "Sources/PluginABI"),
     .target(name: "ReelPluginKit", dependencies: ["CReelPlugin", "ReelProtocol"], path: "Sources/PluginKit"),
     .executableTarget(name: "reeld", dependencies: [
-        "ReelProtocol", "CReelPlugin", "ReelSystemd", "ReelMedia",
+        "ReelProtocol", "CReelPlugin", "ReelSystemd",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "GRDB", package: "GRDB.swift"),
+        .product(name: "TOMLKit", package: "TOMLKit"),
     ], path: "Sources/Daemon"),
     .executableTarget(name: "reel", dependencies: [
         "ReelProtocol",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
     ], path: "Sources/Client"),
     .target(name: "ReelFixturePlugin", dependencies: ["ReelPluginKit"], path: "Tests/FixturePlugin"),
+    .target(name: "ReelFixtureEchoC", dependencies: ["CReelPlugin"], path: "Tests/FixtureCPlugins/Echo"),
+    .target(name: "ReelFixtureWrongABI", dependencies: ["CReelPlugin"], path: "Tests/FixtureCPlugins/WrongABI"),
     .testTarget(name: "ProtocolTests", dependencies: ["ReelProtocol"], path: "Tests/ProtocolTests"),
     .testTarget(name: "DaemonTests", dependencies: ["ReelProtocol", "ReelTestSupport"], path: "Tests/DaemonTests"),
     // Shared by the test targets: start a real reeld on a temporary socket, talk to it.
@@ -79,6 +87,16 @@ let mediaTargets: [Target] = [
     .testTarget(name: "MediaTests", dependencies: ["ReelMedia"], path: "Tests/MediaTests"),
 ]
 
+// MARK: - Models on the engine (issue: upsample for SRVGG/RRDB/RIFE; text-to-video adds Wan here)
+
+let modelTargets: [Target] = [
+    .target(name: "ReelModels", dependencies: [engine, "CJansson"], path: "Sources/Models"),
+    // Parity against committed fixtures (tools/parity/upsample_fixtures.py) with
+    // the imported weights (`make models`).
+    .testTarget(name: "UpsampleTests", dependencies: ["ReelModels", engine], path: "Tests/UpsampleTests",
+                resources: [.copy("Fixtures")]),
+]
+
 // MARK: - Benchmarks
 
 let benchProducts: [Product] = [
@@ -101,7 +119,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
     ],
-    targets: systemTargets + daemonTargets + systemdTargets + engineTargets + mediaTargets + benchTargets,
+    targets: systemTargets + daemonTargets + systemdTargets + engineTargets + mediaTargets + modelTargets + benchTargets,
     swiftLanguageModes: languageModes
 )

@@ -7,3 +7,6 @@
 #include <libavutil/audio_fifo.h>
 #include <libswscale/swscale.h>
 #include <libswresample/swresample.h>
+#include <libavutil/crc.h>
+#include <libavutil/pixdesc.h>
+#include <libavutil/dict.h>

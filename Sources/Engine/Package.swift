@@ -13,7 +13,17 @@ let package = Package(
     targets: [
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
-        .target(name: "ReelEngine", dependencies: ["COpenBLAS"], path: "Sources/ReelEngine"),
+        // Safetensors headers are parsed with libjansson, reel's one JSON codec.
+        .systemLibrary(name: "CEngineJansson", path: "Sources/CEngineJansson", pkgConfig: "jansson",
+                       providers: [.apt(["libjansson-dev"])]),
+        // Hand-written kernels: the thread pool, attention, convolution lowering,
+        // elementwise loops. Always -O3 (even in debug builds, so tests stay quick);
+        // wide-ISA paths are chosen at run time from cpuid, so the library still
+        // runs on plain x86-64.
+        .target(name: "CReelKernels", dependencies: ["COpenBLAS"], path: "Sources/CReelKernels",
+                cSettings: [.unsafeFlags(["-O3", "-fno-math-errno", "-fno-trapping-math", "-Wall"])],
+                linkerSettings: [.linkedLibrary("pthread"), .linkedLibrary("m")]),
+        .target(name: "ReelEngine", dependencies: ["COpenBLAS", "CReelKernels", "CEngineJansson"], path: "Sources/ReelEngine"),
     ],
     swiftLanguageModes: [.v5]
 )

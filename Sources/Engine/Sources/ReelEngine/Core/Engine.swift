@@ -1,0 +1,39 @@
+import CReelKernels
+
+/// Process-wide engine state: the one thread pool and the memory counters.
+/// Every plugin in a process links the same libReelEngine.so, so they all share
+/// this pool; OpenBLAS is pinned to one thread and large GEMMs are split across
+/// the pool, so the cores are never oversubscribed.
+public enum Engine {
+    /// Threads taking part in parallel ops (the calling thread included).
+    /// Defaults to the cores this process may run on, or $REEL_THREADS.
+    public static var threads: Int { Int(reel_pool_threads()) }
+
+    /// Sets the number of threads the pool uses (<= 0: one per core).
+    public static func setThreads(_ n: Int) { reel_pool_init(Int32(n)) }
+
+    /// Cores available to this process (its CPU affinity mask).
+    public static var cores: Int { Int(reel_cpu_cores()) }
+
+    /// Bytes held by engine-allocated tensors right now (mmap'd weights excluded).
+    public static var liveBytes: Int { Int(reel_live_bytes()) }
+    /// The most `liveBytes` has been since start or `resetPeakBytes()`.
+    public static var peakBytes: Int { Int(reel_peak_bytes()) }
+    public static func resetPeakBytes() { reel_reset_peak_bytes() }
+
+    /// Whether the AVX-512 kernels are in use (chosen at load time from cpuid).
+    public static var hasAVX512: Bool { reel_cpu_has_avx512() != 0 }
+    public static var hasAVX512BF16: Bool { reel_cpu_has_avx512bf16() != 0 }
+
+    /// Runs body(i) for i in 0..<n on the pool. Nested calls run serially.
+    public static func parallelFor(_ n: Int, _ body: (Int) -> Void) {
+        withoutActuallyEscaping(body) { body in
+            var box = body
+            withUnsafeMutablePointer(to: &box) { ptr in
+                reel_parallel_for(Int64(n), { ctx, i in
+                    ctx!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(Int(i))
+                }, ptr)
+            }
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// Seed: the engine issue replaces this.

@@ -1,1 +1,0 @@
-// Seed file: the Media area's code replaces this.

@@ -1,1 +1,0 @@
-// Seed file: the PluginKit area's code replaces this.

@@ -1,1 +1,0 @@
-// Seed file: the Protocol area's code replaces this.

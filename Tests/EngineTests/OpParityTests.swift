@@ -1,0 +1,143 @@
+import ReelEngine
+import XCTest
+
+/// Every op against PyTorch's output for the same inputs (Fixtures/ops.safetensors,
+/// written by tools/parity/engine_fixtures.py). Tolerances are stated per test and
+/// listed in docs/engine.md.
+final class OpParityTests: XCTestCase {
+    func t(_ name: String) throws -> Tensor { try Fixtures.op(name) }
+
+    func testMatmulAndLinear() throws {
+        assertClose(try matmul(t("matmul.a"), t("matmul.b")), try t("matmul.out"), atol: 1e-4, rtol: 1e-5, "matmul")
+        assertClose(try matmul(t("bmm.a"), t("bmm.b")), try t("bmm.out"), atol: 1e-4, rtol: 1e-5, "bmm")
+        assertClose(try matmul(t("matmul_broadcast.a"), t("matmul_broadcast.b")), try t("matmul_broadcast.out"), atol: 1e-4, rtol: 1e-5, "broadcast")
+        // operands given as transposed views go to BLAS without a copy
+        let bT = try t("matmul.b").transposed(0, 1).contiguous().transposed(0, 1)
+        assertClose(try matmul(t("matmul.a"), bT), try t("matmul.out"), atol: 1e-4, rtol: 1e-5, "transposed view")
+        assertClose(try linear(t("linear.x"), weight: t("linear.w"), bias: t("linear.b")), try t("linear.out"), atol: 1e-5, rtol: 1e-5, "linear")
+        assertClose(try linear(t("linear_big.x"), weight: t("linear_big.w"), activation: .geluTanh), try t("linear_big.out"),
+                    atol: 1e-5, rtol: 1e-5, "linear + gelu(tanh), split over threads")
+        XCTAssertThrowsError(try linear(t("linear.x"), weight: t("linear_big.w")))
+    }
+
+    func testConvolutions() throws {
+        assertClose(try conv1d(t("conv1d.x"), weight: t("conv1d.w"), bias: t("conv1d.b"), stride: 2, padding: 2, groups: 2),
+                    try t("conv1d.out"), atol: 1e-5, rtol: 1e-5, "conv1d")
+        assertClose(try conv1d(t("conv1d_causal.x"), weight: t("conv1d_causal.w"), padding: 2, dilation: 2, causal: true),
+                    try t("conv1d_causal.out"), atol: 1e-5, rtol: 1e-5, "conv1d causal")
+        let x = try t("conv2d.x"), w = try t("conv2d.w"), b = try t("conv2d.b")
+        assertClose(try conv2d(x, weight: w, bias: b, padding: 1), try t("conv2d.out"), atol: 1e-5, rtol: 1e-5, "conv2d")
+        assertClose(try conv2d(x, weight: w, bias: b, padding: 1, paddingMode: .replicate), try t("conv2d_replicate.out"),
+                    atol: 1e-5, rtol: 1e-5, "conv2d replicate")
+        assertClose(try conv2d(x, weight: w, bias: b, padding: 1, paddingMode: .reflect), try t("conv2d_reflect.out"),
+                    atol: 1e-5, rtol: 1e-5, "conv2d reflect")
+        assertClose(try conv2d(x, weight: t("conv2d_strided.w"), bias: b, stride: 2, padding: 2, dilation: 2, groups: 2),
+                    try t("conv2d_strided.out"), atol: 1e-5, rtol: 1e-5, "conv2d stride/dilation/groups")
+        assertClose(try conv2d(x, weight: t("conv2d_1x1.w"), bias: t("conv2d_1x1.b")), try t("conv2d_1x1.out"),
+                    atol: 1e-5, rtol: 1e-5, "conv2d 1x1")
+        let x3 = try t("conv3d_causal.x"), w3 = try t("conv3d_causal.w"), b3 = try t("conv3d_causal.b")
+        assertClose(try conv3d(x3, weight: w3, bias: b3, padding: [1, 1, 1], causal: true), try t("conv3d_causal.out"),
+                    atol: 1e-5, rtol: 1e-5, "conv3d causal")
+        assertClose(try conv3d(x3, weight: w3, bias: b3, stride: [1, 2, 2], padding: [1, 1, 1]), try t("conv3d_strided.out"),
+                    atol: 1e-5, rtol: 1e-5, "conv3d strided")
+        assertClose(try convTranspose2d(t("conv_transpose2d.x"), weight: t("conv_transpose2d.w"), bias: t("conv_transpose2d.b"),
+                                        stride: [2, 2], padding: [1, 1]),
+                    try t("conv_transpose2d.out"), atol: 1e-5, rtol: 1e-5, "conv_transpose2d")
+        assertClose(try convTranspose2d(t("conv_transpose2d_groups.x"), weight: t("conv_transpose2d_groups.w"),
+                                        bias: t("conv_transpose2d_groups.b"), stride: [2, 2], padding: [1, 1],
+                                        outputPadding: [1, 1], groups: 2),
+                    try t("conv_transpose2d_groups.out"), atol: 1e-5, rtol: 1e-5, "conv_transpose2d groups")
+        XCTAssertThrowsError(try conv2d(x, weight: t("conv3d_causal.w")))
+        XCTAssertThrowsError(try conv2d(x, weight: w, groups: 4))
+    }
+
+    func testResampling() throws {
+        let x = try t("resize_nearest_up.x")
+        let modes: [(String, InterpolationMode)] = [("nearest", .nearest), ("nearest_exact", .nearestExact)]
+        for (key, mode) in modes {
+            assertClose(try interpolate(x, size: [17, 29], mode: mode), try t("resize_\(key)_up.out"), atol: 0, rtol: 0, key)
+            assertClose(try interpolate(x, size: [7, 5], mode: mode), try t("resize_\(key)_down.out"), atol: 0, rtol: 0, key)
+        }
+        assertClose(try interpolate(x, scaleFactor: 2, mode: .nearest), try t("resize_nearest_x2.out"), atol: 0, rtol: 0, "nearest x2")
+        for (key, mode) in [("bilinear", InterpolationMode.bilinear), ("bicubic", .bicubic)] {
+            for align in [false, true] {
+                let name = "resize_\(key)_\(align ? "ac" : "hc")"
+                assertClose(try interpolate(x, size: [17, 29], mode: mode, alignCorners: align), try t(name + "_up.out"), atol: 2e-6, rtol: 1e-5, name)
+                assertClose(try interpolate(x, size: [7, 5], mode: mode, alignCorners: align), try t(name + "_down.out"), atol: 2e-6, rtol: 1e-5, name)
+            }
+        }
+        assertClose(try interpolate(x, scaleFactor: 4, mode: .bilinear), try t("resize_bilinear_x4.out"), atol: 2e-6, rtol: 1e-5, "bilinear x4")
+        for pad in ["border", "zeros"] {
+            for align in [false, true] {
+                let name = "grid_sample_\(pad)_\(align ? "ac" : "hc")"
+                assertClose(try gridSample(t(name + ".x"), grid: t(name + ".grid"), padding: pad == "border" ? .border : .zeros, alignCorners: align),
+                            try t(name + ".out"), atol: 2e-6, rtol: 1e-5, name)
+            }
+        }
+        assertClose(try pixelShuffle(t("pixel_shuffle.x"), 2), try t("pixel_shuffle.out"), atol: 0, rtol: 0, "pixel shuffle")
+        assertClose(try pixelUnshuffle(t("pixel_unshuffle.x"), 2), try t("pixel_unshuffle.out"), atol: 0, rtol: 0, "pixel unshuffle")
+    }
+
+    func testAttention() throws {
+        let q = try t("sdpa.q"), k = try t("sdpa.k"), v = try t("sdpa.v")
+        assertClose(try scaledDotProductAttention(q, k, v), try t("sdpa.out"), atol: 2e-6, rtol: 1e-5, "sdpa")
+        assertClose(try scaledDotProductAttention(q, k, v, mask: .boolean(t("sdpa_bool.mask"))), try t("sdpa_bool.out"),
+                    atol: 2e-6, rtol: 1e-5, "boolean mask")
+        assertClose(try scaledDotProductAttention(q, k, v, mask: .additive(t("sdpa_additive.mask"))), try t("sdpa_additive.out"),
+                    atol: 2e-6, rtol: 1e-5, "additive mask")
+        let lengths = try t("sdpa_keypad.lengths").toArray().map { Int($0) }
+        assertClose(try scaledDotProductAttention(q, k, v, mask: .keyPadding(lengths: lengths)), try t("sdpa_keypad.out"),
+                    atol: 2e-6, rtol: 1e-5, "key padding")
+        let qc = try t("sdpa_causal.q")
+        assertClose(try scaledDotProductAttention(qc, qc, qc, causal: true), try t("sdpa_causal.out"), atol: 2e-6, rtol: 1e-5, "causal")
+        assertClose(try scaledDotProductAttention(t("sdpa_long.q"), t("sdpa_long.k"), t("sdpa_long.v"), scale: 0.2),
+                    try t("sdpa_long.out"), atol: 2e-6, rtol: 1e-5, "several key blocks")
+        // Strided views straight from a projection layout [B, L, H, D] work without copies.
+        let qv = try q.transposed(1, 2).contiguous().transposed(1, 2)
+        assertClose(try scaledDotProductAttention(qv, k, v), try t("sdpa.out"), atol: 2e-6, rtol: 1e-5, "strided q")
+    }
+
+    func testNormalisation() throws {
+        let x = try t("layer_norm.x")
+        assertClose(try layerNorm(x, weight: t("layer_norm.w"), bias: t("layer_norm.b"), eps: 1e-5), try t("layer_norm.out"),
+                    atol: 1e-5, rtol: 1e-5, "layer norm")
+        assertClose(try layerNorm(x, eps: 1e-6), try t("layer_norm_plain.out"), atol: 1e-5, rtol: 1e-5, "layer norm, no affine")
+        assertClose(try rmsNorm(x, weight: t("rms_norm.w"), eps: 1e-6), try t("rms_norm.out"), atol: 1e-5, rtol: 1e-5, "rms norm")
+        assertClose(try groupNorm(t("group_norm.x"), groups: 4, weight: t("group_norm.w"), bias: t("group_norm.b")),
+                    try t("group_norm.out"), atol: 1e-5, rtol: 1e-5, "group norm")
+    }
+
+    func testActivations() throws {
+        let x = try t("gelu.x")
+        assertClose(gelu(x), try t("gelu.out"), atol: 1e-6, rtol: 1e-6, "gelu erf")
+        assertClose(gelu(x, approximate: .tanh), try t("gelu_tanh.out"), atol: 1e-6, rtol: 1e-6, "gelu tanh")
+        assertClose(silu(x), try t("silu.out"), atol: 1e-6, rtol: 1e-6, "silu")
+        assertClose(tanh(x), try t("tanh.out"), atol: 1e-6, rtol: 1e-6, "tanh")
+        assertClose(sigmoid(x), try t("sigmoid.out"), atol: 1e-6, rtol: 1e-6, "sigmoid")
+        assertClose(exp(x), try t("exp.out"), atol: 0, rtol: 2e-7, "exp")
+        assertClose(try prelu(t("prelu.x"), weight: t("prelu.w")), try t("prelu.out"), atol: 0, rtol: 0, "prelu")
+        let s = try t("softmax_last.x")
+        assertClose(try softmax(s), try t("softmax_last.out"), atol: 1e-7, rtol: 1e-5, "softmax")
+        assertClose(try softmax(s, axis: 1), try t("softmax_mid.out"), atol: 1e-7, rtol: 1e-5, "softmax axis 1")
+        assertClose(try logSoftmax(s), try t("log_softmax.out"), atol: 1e-5, rtol: 1e-6, "log softmax")
+    }
+
+    func testReductionsAndBroadcasting() throws {
+        let x = try t("sum_mid.x")
+        assertClose(try sum(x, axis: 1), try t("sum_mid.out"), atol: 1e-5, rtol: 1e-6, "sum")
+        assertClose(try mean(x, axis: -1), try t("mean_last.out"), atol: 1e-6, rtol: 1e-6, "mean")
+        assertClose(try max(x, axis: 0), try t("max_first.out"), atol: 0, rtol: 0, "max")
+        let a = try t("broadcast.a"), b = try t("broadcast.b")
+        assertClose(try a + b, try t("broadcast.add"), atol: 0, rtol: 0, "add")
+        assertClose(try a - b, try t("broadcast.sub"), atol: 0, rtol: 0, "sub")
+        assertClose(try a * b, try t("broadcast.mul"), atol: 0, rtol: 0, "mul")
+        assertClose(try a / (abs(b) + 0.5), try t("broadcast.div"), atol: 0, rtol: 1e-7, "div")
+    }
+
+    func testWanRotaryEmbedding() throws {
+        let (c, s) = wanRotaryTables(headDim: 32, frames: 3, height: 4, width: 5)
+        assertClose(c, try t("wan_rope.cos"), atol: 1e-6, rtol: 0, "cos table")
+        assertClose(s, try t("wan_rope.sin"), atol: 1e-6, rtol: 0, "sin table")
+        assertClose(try applyRotaryEmbedding(t("wan_rope.x"), cos: c, sin: s), try t("wan_rope.out"), atol: 2e-6, rtol: 1e-6, "rope")
+    }
+}
