@@ -20,7 +20,7 @@ def _render_chunk(args):
     held = HeldOut()
     out = np.empty((len(seeds), cfg.frames, cfg.height, cfg.width, 3), np.uint8)
     for i, s in enumerate(seeds):
-        out[i] = render(_spec(s, held), cfg).frames
+        out[i] = render(_spec(s, held), cfg, truth=False).frames
     return out
 
 

@@ -75,8 +75,7 @@ class Trainer:
         if self.ema is not None:
             with torch.no_grad():
                 d = min(self.ema_decay, (1 + self.step_n) / (10 + self.step_n))
-                for pe, pm in zip(self.ema.parameters(), self.model.parameters()):
-                    pe.lerp_(pm.detach(), 1 - d)
+                torch._foreach_lerp_(list(self.ema.parameters()), [p.detach() for p in self.model.parameters()], 1 - d)
         self.step_n += 1
 
     def _idx(self, n: int, batch: int) -> np.ndarray:
@@ -89,7 +88,8 @@ class VAETrainer(Trainer):
     name = "vae"
 
     def __init__(self, vae, frames: np.ndarray, run_dir, *, lr=4e-4, total_steps=1000, batch=16, seed=0,
-                 device="cpu", kl_weight=1e-4, opl_weight=0.1, latents: torch.Tensor | None = None):
+                 device="cpu", kl_weight=1e-4, opl_weight=0.1, latents: torch.Tensor | None = None,
+                 window: int = 0, crop: int = 0):
         self.decoder_only = latents is not None
         if self.decoder_only:
             self.name = "vae_decoder"
@@ -99,7 +99,7 @@ class VAETrainer(Trainer):
         super().__init__(vae, run_dir, lr, total_steps, seed, device, params=params)
         self.frames, self.batch, self.latents = frames, batch, latents
         self.kl_weight, self.opl_weight = kl_weight, opl_weight
-        self.log = None
+        self.window, self.crop = window, crop   # train on 4k+1-frame windows and 8-aligned crops (cheaper)
 
     def step(self) -> dict:
         t0 = time.time()
@@ -109,6 +109,13 @@ class VAETrainer(Trainer):
         flip = not self.decoder_only and bool(torch.randint(0, 2, (1,), generator=self.gen))
         if flip:                                  # mirror: the autoencoder needs no captions
             x = x.flip(-1)
+        if self.window and not self.decoder_only:
+            t0w = int(torch.randint(0, x.shape[2] - self.window + 1, (1,), generator=self.gen))
+            x = x[:, :, t0w:t0w + self.window]
+        if self.crop and not self.decoder_only:
+            cy, cx = (int(torch.randint(0, (n - self.crop) // 8 + 1, (1,), generator=self.gen)) * 8
+                      for n in x.shape[-2:])
+            x = x[..., cy:cy + self.crop, cx:cx + self.crop]
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.amp):
             if self.decoder_only:
                 z = self.latents[torch.from_numpy(idx).to(self.latents.device)].float()
@@ -138,9 +145,21 @@ class DiTTrainer(Trainer):
 
     def __init__(self, dit, latents: torch.Tensor, text: torch.Tensor, null_text: torch.Tensor, run_dir, *,
                  lr=3e-4, total_steps=1000, batch=64, seed=0, device="cpu", caption_dropout=0.1, ema=0.999):
-        super().__init__(dit, run_dir, lr, total_steps, seed, device, ema=ema)
+        super().__init__(dit, run_dir, lr, total_steps, seed, device, ema=ema, amp=False)
+        self.dgen = torch.Generator(device=device).manual_seed(seed + 7)
         self.latents, self.text, self.null = latents, text, null_text      # (N,C,T,h,w) (N,K,L,384) (L,384)
         self.batch, self.drop = batch, caption_dropout
+
+    def state(self) -> dict:
+        return {**super().state(), "dgen": self.dgen.get_state()}
+
+    def resume(self) -> bool:
+        ok = super().resume()
+        if ok:
+            st = load_checkpoint(self.ckpt)
+            if "dgen" in st:
+                self.dgen.set_state(st["dgen"])
+        return ok
 
     def step(self) -> dict:
         t0 = time.time()
@@ -153,7 +172,7 @@ class DiTTrainer(Trainer):
         ctx = self.text[idx.to(self.text.device), which.to(self.text.device)].float()
         ctx = torch.where(drop.to(ctx.device)[:, None, None], self.null.float()[None], ctx)
         t = torch.sigmoid(torch.randn(self.batch, generator=self.gen)).to(dev)          # logit-normal(0, 1)
-        eps = torch.randn(x0.shape, generator=self.gen).to(dev)
+        eps = torch.randn(x0.shape, generator=self.dgen, device=dev)
         tt = t.view(-1, 1, 1, 1, 1)
         xt = (1 - tt) * x0 + tt * eps
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.amp):

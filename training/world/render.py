@@ -151,16 +151,18 @@ def _camera(spec: ClipSpec, T: int):
     return zoom, panx
 
 
-def render(spec: ClipSpec, cfg: WorldConfig = WorldConfig()) -> RenderResult:
+def render(spec: ClipSpec, cfg: WorldConfig = WorldConfig(), truth: bool = True) -> RenderResult:
     T, H, W, S = cfg.frames, cfg.height, cfg.width, cfg.supersample
     Hs, Ws = H * S, W * S
     rng_bg = np.random.default_rng(spec.seed ^ 0x5EED)
     zoom, panx = _camera(spec, T)
-    qy, qx = np.meshgrid((np.arange(Hs) + 0.5) / Hs, (np.arange(Ws) + 0.5) / Ws, indexing="ij")
+    qy, qx = np.meshgrid(((np.arange(Hs) + 0.5) / Hs).astype(np.float32),
+                         ((np.arange(Ws) + 0.5) / Ws).astype(np.float32), indexing="ij")
+    zoom, panx = zoom.astype(np.float32), panx.astype(np.float32)
     aspect = W / H
     X = 0.5 * aspect + (qx[None] * aspect - 0.5 * aspect) / zoom[:, None, None] + panx[:, None, None]
     Y = 0.5 + (qy[None] - 0.5) / zoom[:, None, None]
-    tt = np.broadcast_to(np.arange(T, dtype=np.float64)[:, None, None], X.shape)
+    tt = np.broadcast_to(np.arange(T, dtype=np.float32)[:, None, None], X.shape)
     if spec.camera.kind == "static" and spec.background != "sea":   # a still backdrop: render it once
         img = np.repeat(background(spec.background, X[:1], Y[:1], tt[:1], spec.bg_params, rng_bg), T, axis=0)
     else:
@@ -180,20 +182,22 @@ def render(spec: ClipSpec, cfg: WorldConfig = WorldConfig()) -> RenderResult:
 
     boxes, masks = [], []
     for o, tr in zip(spec.objects, tracks):
-        r = (o.radius * tr.scale)[:, None, None]
-        dx, dy = X - tr.x[:, None, None], Y - tr.y[:, None, None]
-        ca, sa = np.cos(tr.angle)[:, None, None], np.sin(tr.angle)[:, None, None]
+        r = (o.radius * tr.scale)[:, None, None].astype(np.float32)
+        dx, dy = X - tr.x[:, None, None].astype(np.float32), Y - tr.y[:, None, None].astype(np.float32)
+        ca = np.cos(tr.angle)[:, None, None].astype(np.float32)
+        sa = np.sin(tr.angle)[:, None, None].astype(np.float32)
         lx, ly = (ca * dx + sa * dy) / r, (-sa * dx + ca * dy) / r
         m = inside(o.shape, lx, ly)
         lum, spec_ = shade(o.shape, lx, ly)
-        base = np.array(COLOURS[o.colour][0])
+        base = np.array(COLOURS[o.colour][0], np.float32)
         col = np.clip(base * lum[..., None] + spec_[..., None], 0, 1)
         img = np.where(m[..., None], col, img)
         masks.append(m)
     # box filter down to the output size
     img = img.reshape(T, H, S, W, S, 3).mean(axis=(2, 4))
     frames = np.clip(np.round(img * 255), 0, 255).astype(np.uint8)
-
+    if not truth:                       # training data needs pixels only
+        return RenderResult(frames=frames, truth={})
     truth = {"fps": cfg.fps, "width": W, "height": H, "frames": T, "objects": [], "events": []}
     for k, (o, tr, m) in enumerate(zip(spec.objects, tracks, masks)):
         cov = m.reshape(T, H, S, W, S).mean(axis=(2, 4))
