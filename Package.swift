@@ -67,6 +67,9 @@ let daemonTargets: [Target] = [
 let systemdTargets: [Target] = [
     .target(name: "ReelSystemd", dependencies: ["CSystemd",
         .product(name: "Logging", package: "swift-log")], path: "Sources/Systemd"),
+    // Run by SystemdTests under systemd-socket-activate, setpriv and a private mount namespace.
+    .executableTarget(name: "reel-systemd-probe", dependencies: ["ReelSystemd",
+        .product(name: "Logging", package: "swift-log")], path: "Tests/SystemdProbe"),
     .testTarget(name: "SystemdTests", dependencies: ["ReelSystemd", "ReelProtocol", "ReelTestSupport"], path: "Tests/SystemdTests"),
 ]
 

@@ -141,3 +141,29 @@ final class OpParityTests: XCTestCase {
         assertClose(try applyRotaryEmbedding(t("wan_rope.x"), cos: c, sin: s), try t("wan_rope.out"), atol: 2e-6, rtol: 1e-6, "rope")
     }
 }
+
+/// The bf16 GEMM path (AVX512-BF16): weights and activations rounded to bf16,
+/// fp32 accumulation. Compared with PyTorch's fp32 results at bf16 tolerances.
+final class BF16ParityTests: XCTestCase {
+    func testPackedLinear() throws {
+        let x = try Fixtures.op("linear.x"), w = try Fixtures.op("linear.w"), b = try Fixtures.op("linear.b")
+        let exact = try PackedLinear(w, precision: .float32)
+        XCTAssertEqual(exact.precision, .float32)
+        assertClose(try linear(x, weight: exact, bias: b), try Fixtures.op("linear.out"), atol: 1e-5, rtol: 1e-5, "packed fp32")
+        try XCTSkipUnless(Engine.hasAVX512BF16, "no AVX512-BF16 on this cpu: the bf16 path falls back to fp32")
+        let fast = try PackedLinear(w, precision: .bf16)
+        XCTAssertEqual(fast.precision, .bf16)
+        // ragged shapes: rows not a multiple of 6, columns not of 64, odd k
+        assertClose(try linear(x, weight: fast, bias: b), try Fixtures.op("linear.out"), atol: 2e-2, rtol: 1e-2, "bf16 linear")
+        let big = try PackedLinear(Fixtures.op("linear_big.w"), precision: .bf16)
+        assertClose(try linear(Fixtures.op("linear_big.x"), weight: big, activation: .geluTanh), try Fixtures.op("linear_big.out"),
+                    atol: 2e-2, rtol: 1e-2, "bf16 linear + gelu")
+        // Exactness: on inputs that are already bf16 values the only difference
+        // from fp32 sgemm is the order of fp32 additions.
+        for (m, k, n) in [(7, 33, 70), (13, 1030, 129), (1, 64, 64)] {
+            let xs = randn([m, k], seed: 3).roundedToBF16(), ws = randn([n, k], seed: 4).roundedToBF16()
+            assertClose(try linear(xs, weight: PackedLinear(ws, precision: .bf16)), try linear(xs, weight: ws),
+                        atol: 1e-4, rtol: 1e-5, "bf16 exact on bf16 values \(m)x\(k)x\(n)")
+        }
+    }
+}
