@@ -127,7 +127,7 @@ let benchProducts: [Product] = [
 
 let benchTargets: [Target] = [
     .executableTarget(name: "reel-bench", dependencies: [
-        "ReelProtocol", "ReelMedia", engine,
+        "ReelProtocol", "ReelMedia", "ReelModels", engine,
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
     ], path: "Sources/Bench"),
 ]
