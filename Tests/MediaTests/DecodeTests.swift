@@ -163,3 +163,21 @@ func power(_ x: [Float], at f: Double, rate: Int) -> Double {
     }
     return re * re + im * im
 }
+
+final class ThumbnailTests: MediaTestCase {
+    func testThumbnailIsTheFrameAtThatTime() throws {
+        // Keyframes every 12 frames, so the seek lands before the target and decodes forward.
+        let path = try ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=96x64:rate=24:duration=3", "-c:v", "libx264",
+                               "-preset", "ultrafast", "-g", "12"], output: "t.mp4")
+        let all = try VideoReader(path: path).readAll()
+        for (t, index) in [(0.0, 0), (1.0, 24), (1.27, 30), (2.99, 71), (10.0, 71)] {
+            let thumb = try thumbnail(path: path, at: t)
+            XCTAssertEqual(thumb.time, all[index].time, accuracy: 1e-6, "at \(t) s")
+            XCTAssertEqual(thumb.pixels, all[index].pixels, "at \(t) s")
+        }
+        let png = file("thumb.png")
+        try writePNG(try thumbnail(path: path, at: 1, size: PixelSize(48, 32)), to: png)
+        XCTAssertEqual(try probe(png).video?.width, 48)
+        assertMediaError(.invalidArgument, path: path) { try thumbnail(path: path, at: -1) }
+    }
+}

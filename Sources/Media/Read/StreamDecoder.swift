@@ -194,8 +194,31 @@ final class StreamDecoder {
     /// Packets the container's index promises (0 when it does not say).
     var expectedPackets: Int { Int(stream.pointee.nb_frames) }
 
+    /// After a seek, counts and coverage no longer start at the beginning: only damage is checked.
+    private var seeked = false
+
+    /// Moves to the last key frame at or before `seconds` (from the file's origin) and resets the
+    /// decoder; the caller decodes forward to the exact time.
+    func seek(to seconds: Double) throws {
+        let target = Int64(((seconds + input.origin) / av_q2d(timeBase)).rounded(.down))
+        FFmpegLog.clear()
+        let ret = av_seek_frame(input.context, stream.pointee.index, target, AVSEEK_FLAG_BACKWARD)
+        if ret < 0 {
+            throw MediaError(.decodeFailed, path: path, "cannot seek to \(seconds) s: \(FFmpegLog.describe(ret))")
+        }
+        avcodec_flush_buffers(codecContext)
+        av_frame_unref(frame)
+        flushing = false
+        finished = false
+        seeked = true
+    }
+
     private func checkCompleteness() throws {
         let kind = stream.pointee.codecpar.pointee.codec_type == AVMEDIA_TYPE_VIDEO ? "video" : "audio"
+        if seeked {
+            if let damage { throw MediaError(.truncated, path: path, damage) }
+            return
+        }
         let expected = expectedPackets
         if expected > 0 && packetsRead < expected {
             throw MediaError(.truncated, path: path,
