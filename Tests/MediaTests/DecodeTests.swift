@@ -85,6 +85,18 @@ final class DecodeTests: MediaTestCase {
             let stereo = try AudioReader(path: path, sampleRate: 48_000, channels: 2).readAll()
             XCTAssertEqual(stereo.frameCount, 96_000, accuracy: 3000, name)
         }
+        // A named layout: stereo up-mixed to 5.1 keeps the tone in front left and right only.
+        let path = file("flac.flac")
+        let surround = try AudioReader(path: path, sampleRate: 44_100, layout: "5.1").readAll()
+        XCTAssertEqual(surround.channels, 6)
+        let rms = (0 ..< 6).map { c -> Double in
+            let x = surround.channel(c)
+            return (x.map { Double($0 * $0) }.reduce(0, +) / Double(x.count)).squareRoot()
+        }
+        XCTAssertGreaterThan(rms[0], 0.05)
+        XCTAssertGreaterThan(rms[1], 0.05)
+        XCTAssertLessThan(rms[3], 0.001, "no LFE from a stereo source")
+        assertMediaError(.invalidArgument, path: path) { try AudioReader(path: path, layout: "seven and a half") }
     }
 
     func testDecodesStillImages() throws {

@@ -195,13 +195,14 @@ public final class VideoReader {
             throw MediaError(.decodeFailed, path: path, "converting a picture to RGB failed")
         }
         let w = outputSize.width, h = outputSize.height, plane = w * h
-        var pixels = [Float](repeating: 0, count: 3 * plane)
-        pixels.withUnsafeMutableBufferPointer { out in
+        // Every element is written below, so the array is not zero-filled first.
+        let pixels = [Float](unsafeUninitializedCapacity: 3 * plane) { out, count in
             // GBRP stores G, B, R in planes 0, 1, 2.
             for (channel, planeIndex) in [(0, 2), (1, 0), (2, 1)] {
                 PixelConversion.expand(UnsafePointer(dstData[planeIndex]!), srcStride: Int(dstStride[planeIndex]),
                                        width: w, height: h, into: out.baseAddress! + channel * plane)
             }
+            count = 3 * plane
         }
         return VideoFrame(width: w, height: h, pixels: pixels, time: time)
     }
