@@ -18,6 +18,7 @@ final class StreamDecoder {
     private var finished = false
     /// First sign of damage (read error, corrupt packet, undecodable packet), reported at the end.
     private var damage: String?
+    private var consecutiveErrors = 0
 
     var path: String { input.path }
     var timeBase: AVRational { stream.pointee.time_base }
@@ -103,6 +104,7 @@ final class StreamDecoder {
         while true {
             let received = avcodec_receive_frame(codecContext, frame)
             if received >= 0 {
+                consecutiveErrors = 0
                 framesDecoded += 1
                 noteCoverage()
                 return true
@@ -113,8 +115,13 @@ final class StreamDecoder {
                 return false
             }
             if received != AVErrorCode.again {
-                // A broken frame: note it, keep going as FFmpeg's CLI does, report at the end.
+                // A broken frame: note it, keep going as FFmpeg's CLI does, report at the end —
+                // unless the decoder does nothing but fail.
                 noteDamage("a frame could not be decoded: \(FFmpegLog.describe(received))")
+                consecutiveErrors += 1
+                if consecutiveErrors > 256 {
+                    throw MediaError(.decodeFailed, path: path, "the decoder keeps failing: \(FFmpegLog.describe(received))")
+                }
                 if flushing { finished = true; try checkCompleteness(); return false }
                 continue
             }
