@@ -189,7 +189,7 @@ def main(argv=None):
         vae.eval()
         lat = encode_latents(vae, frames, dev)
         mean, std = lat.mean(dim=(0, 2, 3, 4)), lat.std(dim=(0, 2, 3, 4))
-        if init is not None:              # keep the normalisation the initial transformer was trained with
+        if init is not None and not a.vae_steps:   # same encoder: keep the initial transformer's normalisation
             mean = torch.tensor(init[0].config.latents_mean)
             std = torch.tensor(init[0].config.latents_std)
         torch.save((lat.cpu(), mean.cpu(), std.cpu()), lp)
