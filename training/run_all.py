@@ -160,8 +160,9 @@ def main(argv=None):
     if a.init_from:
         from .sample import load_component
         from diffusers import AutoencoderKLWan, WanTransformer3DModel
+        has_dit = (a.init_from / "transformer" / "config.json").exists()   # a VAE-only start is allowed
         init = (load_component(AutoencoderKLWan, a.init_from / "vae"),
-                load_component(WanTransformer3DModel, a.init_from / "transformer"))
+                load_component(WanTransformer3DModel, a.init_from / "transformer") if has_dit else None)
         vae.load_state_dict(init[0].state_dict())
         log(f"initialised from {a.init_from}")
     log(f"vae: {count(vae) / 1e6:.2f} M parameters")
@@ -200,7 +201,7 @@ def main(argv=None):
 
     # 5. transformer, with the decoder fine-tuning on the same latents
     dit = make_dit(dcfg, vcfg.z_dim)
-    if init is not None:
+    if init is not None and init[1] is not None:
         dit.load_state_dict(init[1].state_dict())
     dit = dit.to(dev)
     log(f"dit: {count(dit) / 1e6:.2f} M parameters")
