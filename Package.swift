@@ -97,6 +97,14 @@ let modelTargets: [Target] = [
                 resources: [.copy("Fixtures")]),
 ]
 
+// MARK: - Text encoders (issue: text-to-video) — BERT/MiniLM, UMT5 and their tokenizers are in
+// ReelModels (Sources/Models/Text); parity against tools/parity/text_fixtures.py.
+
+let textEncoderTargets: [Target] = [
+    .testTarget(name: "TextEncoderTests", dependencies: ["ReelModels", engine], path: "Tests/TextEncoderTests",
+                resources: [.copy("Fixtures")]),
+]
+
 // MARK: - Benchmarks
 
 let benchProducts: [Product] = [
@@ -121,6 +129,6 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
     ],
-    targets: systemTargets + daemonTargets + systemdTargets + engineTargets + mediaTargets + modelTargets + benchTargets,
+    targets: systemTargets + daemonTargets + systemdTargets + engineTargets + mediaTargets + modelTargets + textEncoderTargets + benchTargets,
     swiftLanguageModes: languageModes
 )
