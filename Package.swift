@@ -105,6 +105,20 @@ let textEncoderTargets: [Target] = [
                 resources: [.copy("Fixtures")]),
 ]
 
+// MARK: - Text-to-video (issue: text-to-video) — Wan models live in ReelModels (Sources/Models/Wan, Sampling)
+
+let textToVideoProducts: [Product] = [
+    .library(name: "ReelTextToVideo", type: .dynamic, targets: ["ReelTextToVideo"]),
+]
+
+let textToVideoTargets: [Target] = [
+    .target(name: "ReelTextToVideo", dependencies: ["ReelPluginKit", "ReelModels", "ReelMedia", engine],
+            path: "Sources/Plugins/TextToVideo"),
+    // Parity against committed fixtures from tools/parity/wan_fixtures.py (diffusers, torch CPU).
+    .testTarget(name: "WanTests", dependencies: ["ReelModels", engine], path: "Tests/WanTests",
+                resources: [.copy("Fixtures")]),
+]
+
 // MARK: - Benchmarks
 
 let benchProducts: [Product] = [
@@ -120,7 +134,7 @@ let benchTargets: [Target] = [
 
 let package = Package(
     name: "reel",
-    products: daemonProducts + benchProducts,
+    products: daemonProducts + benchProducts + textToVideoProducts,
     dependencies: [
         .package(path: "Sources/Engine"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -129,6 +143,6 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
     ],
-    targets: systemTargets + daemonTargets + systemdTargets + engineTargets + mediaTargets + modelTargets + textEncoderTargets + benchTargets,
+    targets: systemTargets + daemonTargets + systemdTargets + engineTargets + mediaTargets + modelTargets + textEncoderTargets + textToVideoTargets + benchTargets,
     swiftLanguageModes: languageModes
 )
