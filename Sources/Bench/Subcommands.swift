@@ -5,4 +5,5 @@ let benchSubcommands: [ParsableCommand.Type] = [
     MediaBench.self,
     RPCBench.self,
     EngineBench.self,
+    UpsampleBench.self,
 ]
