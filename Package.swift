@@ -117,6 +117,19 @@ let textToVideoTargets: [Target] = [
     // Parity against committed fixtures from tools/parity/wan_fixtures.py (diffusers, torch CPU).
     .testTarget(name: "WanTests", dependencies: ["ReelModels", engine], path: "Tests/WanTests",
                 resources: [.copy("Fixtures")]),
+
+// MARK: - Upsample plugin (issue: upsample) — the video.upsample stage
+
+let upsampleProducts: [Product] = [
+    .library(name: "ReelUpsample", type: .dynamic, targets: ["ReelUpsample"]),
+]
+
+let upsampleTargets: [Target] = [
+    .target(name: "ReelUpsample", dependencies: ["ReelPluginKit", "ReelProtocol", "ReelModels", "ReelMedia", engine],
+            path: "Sources/Plugins/Upsample"),
+    // End to end through the real reeld on a temporary socket, with the imported models.
+    .testTarget(name: "UpsamplePluginTests", dependencies: ["ReelProtocol", "ReelTestSupport", "ReelMedia", "ReelModels", engine],
+                path: "Tests/UpsamplePluginTests", exclude: ["Fixtures"]),
 ]
 
 // MARK: - Benchmarks
@@ -134,7 +147,7 @@ let benchTargets: [Target] = [
 
 let package = Package(
     name: "reel",
-    products: daemonProducts + benchProducts + textToVideoProducts,
+    products: daemonProducts + upsampleProducts + textToVideoProducts + benchProducts,
     dependencies: [
         .package(path: "Sources/Engine"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -143,6 +156,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
     ],
-    targets: systemTargets + daemonTargets + systemdTargets + engineTargets + mediaTargets + modelTargets + textEncoderTargets + textToVideoTargets + benchTargets,
+    targets: systemTargets + daemonTargets + systemdTargets + engineTargets + mediaTargets + modelTargets
+        + textEncoderTargets + textToVideoTargets + upsampleTargets + benchTargets,
     swiftLanguageModes: languageModes
 )
