@@ -22,7 +22,7 @@ from safetensors.torch import save_file
 OUT = Path(__file__).resolve().parents[2] / "Tests" / "WanTests" / "Fixtures"
 
 TRANSFORMER = dict(patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=16, in_channels=4,
-                   out_channels=4, text_dim=24, freq_dim=32, ffn_dim=64, num_layers=2, cross_attn_norm=True,
+                   out_channels=4, text_dim=32, freq_dim=32, ffn_dim=64, num_layers=2, cross_attn_norm=True,
                    qk_norm="rms_norm_across_heads", eps=1e-6, rope_max_seq_len=64)
 VAE = dict(base_dim=4, z_dim=4, dim_mult=[1, 2, 4, 4], num_res_blocks=1, temperal_downsample=[False, True, True])
 
@@ -61,7 +61,7 @@ def transformer_fixtures():
 
     g = torch.Generator().manual_seed(2)
     x = torch.randn(2, 4, 3, 4, 6, generator=g)            # [B, C, F, H, W]: non-square, several frames
-    ctx = torch.randn(2, 7, 24, generator=g)
+    ctx = torch.randn(2, 7, 32, generator=g)
     t = torch.tensor([999.0, 437.5])
     out32 = model(hidden_states=x, timestep=t, encoder_hidden_states=ctx, return_dict=False)[0]
     out16 = ref16(hidden_states=x, timestep=t, encoder_hidden_states=ctx, return_dict=False)[0]
@@ -107,8 +107,8 @@ def sampling_fixtures(transformer, vae):
     from diffusers.pipelines.mochi.pipeline_mochi import linear_quadratic_schedule
     g = torch.Generator().manual_seed(6)
     latents = torch.randn(1, 4, 3, 4, 4, generator=g)
-    cond = torch.randn(1, 7, 24, generator=g)
-    uncond = torch.randn(1, 7, 24, generator=g) * 0.1
+    cond = torch.randn(1, 7, 32, generator=g)
+    uncond = torch.randn(1, 7, 32, generator=g) * 0.1
     steps, guidance, shift = 4, 5.0, 3.0
 
     sched = FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=shift)
