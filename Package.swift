@@ -117,6 +117,7 @@ let textToVideoTargets: [Target] = [
     // Parity against committed fixtures from tools/parity/wan_fixtures.py (diffusers, torch CPU).
     .testTarget(name: "WanTests", dependencies: ["ReelModels", engine], path: "Tests/WanTests",
                 resources: [.copy("Fixtures")]),
+]
 
 // MARK: - Upsample plugin (issue: upsample) — the video.upsample stage
 
