@@ -90,3 +90,18 @@ final class SamplingTests: XCTestCase {
         XCTAssertThrowsError(try p.latentShape(bad)) { XCTAssertTrue("\($0)".contains("4k+1"), "\($0)") }
     }
 }
+
+/// The memory a real Wan2.1-T2V-1.3B generation needs (its published configs), as the plugin estimates before loading.
+final class MemoryEstimateTests: XCTestCase {
+    func testWan21T2V13BEstimate() throws {
+        var t = WanTransformer3DModel.Configuration()
+        t.numLayers = 30; t.numAttentionHeads = 12; t.ffnDim = 8960; t.textDim = 4096
+        var v = AutoencoderKLWan.Configuration()
+        v.zDim = 16
+        let e = WanTextToVideoPipeline.estimateBytes(transformer: t, vae: v, width: 832, height: 480, frames: 81,
+                                                     textTokens: 512, guided: true)
+        print("Wan2.1-T2V-1.3B at 832×480×81: fp32 weights \(e.weights >> 20) MiB (transformer \(t.parameterCount) + VAE decoder \(v.decoderParameterCount) parameters), activations \(e.activations >> 20) MiB")
+        XCTAssertEqual(Double(e.weights) / Double(1 << 30), 5.6, accuracy: 0.6)
+        XCTAssertGreaterThan(e.activations, 1 << 30)
+    }
+}
