@@ -105,3 +105,14 @@ final class MemoryEstimateTests: XCTestCase {
         XCTAssertGreaterThan(e.activations, 1 << 30)
     }
 }
+
+final class SchedulerConfigTests: XCTestCase {
+    /// The released Wan2.1 directories carry UniPC's config with flow_shift; reel reads its shift.
+    func testUniPCFlowShiftIsRead() throws {
+        let dir = temporaryDirectory()
+        try FileManager.default.createDirectory(atPath: dir + "/scheduler", withIntermediateDirectories: true)
+        try #"{"_class_name": "UniPCMultistepScheduler", "flow_shift": 3.0, "use_flow_sigmas": true, "num_train_timesteps": 1000, "prediction_type": "flow_prediction"}"#
+            .write(toFile: dir + "/scheduler/scheduler_config.json", atomically: true, encoding: .utf8)
+        XCTAssertEqual(try WanTextToVideoPipeline.schedulerConfig(dir).shift, 3)
+    }
+}
