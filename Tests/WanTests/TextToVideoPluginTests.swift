@@ -92,4 +92,26 @@ final class TextToVideoPluginTests: XCTestCase {
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: d.outputDir + "/x.mp4"))
     }
+
+    /// Cancelling a running generation stops it between denoising steps and writes no file.
+    func testCancelBetweenSteps() throws {
+        let d = try startDaemon()
+        defer { _ = d.stop() }
+        let c = try d.client()
+        let out = d.outputDir + "/long.mp4"
+        let job = try c.result("job.submit", ["method": "video.generate", "model": "tiny-wan", "subscribe": true,
+                                              "params": ["prompt": "a long one", "output": .string(out), "steps": 1000,
+                                                         "width": 128, "height": 128]])
+        let id = try XCTUnwrap(job["id"]?.stringValue)
+        _ = try c.waitForNotification { $0.method == "job.progress" && $0.params["id"]?.stringValue == id && $0.params["phase"] == "denoise" }
+        _ = try c.result("job.cancel", ["id": .string(id)])
+        let e = try c.error("job.wait", ["id": .string(id)])
+        XCTAssertEqual(e.data?["state"], "cancelled")
+        let step = try XCTUnwrap(e.data?["progress"]?["step"]?.intValue)
+        XCTAssertLessThan(step, 1000, "stopped at a step boundary")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+        // The daemon and the resident model serve the next job.
+        let next = try generate(c, ["prompt": "after", "output": .string(d.outputDir + "/after.mp4"), "steps": 1])
+        XCTAssertEqual(next["state"]?.stringValue, "done")
+    }
 }
