@@ -29,12 +29,12 @@ final class TokenizerParityTests: XCTestCase {
         let tok = try WordPieceTokenizer(directory: try TextFixtures.miniLMDirectory())
         let fixture = try TextFixtures.json("wordpiece.json")
         for c in fixture["edge_cases"]?.array ?? [] {
-            let text = c["text"]!.string!
+            let text = TextFixtures.text(c)
             XCTAssertEqual(tok.encode(text), TextFixtures.ids(c["ids"]), "edge case \(text.debugDescription)")
         }
         let maxLength = fixture["max_length"]!.int!
         for c in fixture["truncated"]?.array ?? [] {
-            let text = c["text"]!.string!
+            let text = TextFixtures.text(c)
             let got = tok.encode(text, maxLength: maxLength)
             XCTAssertEqual(got, TextFixtures.ids(c["ids"]), "truncated \(text.debugDescription)")
             XCTAssertLessThanOrEqual(got.count, maxLength)
@@ -81,7 +81,7 @@ final class TokenizerParityTests: XCTestCase {
             try text.write(toFile: path, atomically: true, encoding: .utf8)
             let tok = try SentencePieceTokenizer(tokenizerJSON: path)
             for c in variant["edge_cases"]?.array ?? [] {
-                let s = c["text"]!.string!
+                let s = TextFixtures.text(c)
                 XCTAssertEqual(tok.encode(s), TextFixtures.ids(c["ids"]), "\(name): \(s.debugDescription)")
             }
         }

@@ -62,6 +62,11 @@ EDGE_CASES = [
 ]
 
 
+def codepoints(text: str) -> list[int]:
+    """Texts are stored as code points: some contain U+0000, which libjansson refuses in strings."""
+    return [ord(c) for c in text]
+
+
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -96,8 +101,8 @@ def wordpiece_and_bert(minilm: Path, corpus: list[str], info: dict):
     from transformers import AutoTokenizer, BertConfig, BertModel
     tok = AutoTokenizer.from_pretrained(str(minilm))
     ids = [tok(p, truncation=False)["input_ids"] for p in corpus]
-    edge = [{"text": t, "ids": tok(t, truncation=False)["input_ids"]} for t in EDGE_CASES]
-    trunc = [{"text": t, "ids": tok(t, truncation=True, max_length=MINILM_MAX_LEN)["input_ids"]}
+    edge = [{"codepoints": codepoints(t), "ids": tok(t, truncation=False)["input_ids"]} for t in EDGE_CASES]
+    trunc = [{"codepoints": codepoints(t), "ids": tok(t, truncation=True, max_length=MINILM_MAX_LEN)["input_ids"]}
              for t in corpus[:20] + EDGE_CASES]
     (OUT / "wordpiece.json").write_text(json.dumps({
         "reference": f"transformers {__import__('transformers').__version__}, tokenizers {__import__('tokenizers').__version__}, "
@@ -227,7 +232,7 @@ def unigram_and_umt5(corpus: list[str], info: dict):
         t = Tokenizer.from_str(text)
         variants[name] = {"edits": edits,
                           "prompt_ids": [t.encode(p).ids for p in corpus] if name == "t5converter" else None,
-                          "edge_cases": [{"text": e, "ids": t.encode(e).ids} for e in edge]}
+                          "edge_cases": [{"codepoints": codepoints(e), "ids": t.encode(e).ids} for e in edge]}
     (OUT / "unigram.json").write_text(json.dumps({
         "reference": f"tokenizers {__import__('tokenizers').__version__}, sentencepiece "
                      f"{__import__('sentencepiece').__version__}, transformers T5Converter",
