@@ -28,7 +28,9 @@ final class TokenizerParityTests: XCTestCase {
     func testWordPieceEdgeCasesAndTruncation() throws {
         let tok = try WordPieceTokenizer(directory: try TextFixtures.miniLMDirectory())
         let fixture = try TextFixtures.json("wordpiece.json")
-        for c in fixture["edge_cases"]?.array ?? [] {
+        // Hand-written edge cases, then 200 seeded random strings over many scripts, emoji and control characters.
+        XCTAssertEqual(fixture["random"]?.array?.count, 200)
+        for c in (fixture["edge_cases"]?.array ?? []) + (fixture["random"]?.array ?? []) {
             let text = TextFixtures.text(c)
             XCTAssertEqual(tok.encode(text), TextFixtures.ids(c["ids"]), "edge case \(text.debugDescription)")
         }
@@ -62,7 +64,7 @@ final class TokenizerParityTests: XCTestCase {
         XCTAssertEqual(mismatches, 0)
     }
 
-    /// Edge cases on three serialisations: as written now, with byte fallback,
+    /// Edge cases and 200 seeded random multi-script strings on three serialisations: as written now, with byte fallback,
     /// and the older one Wan2.1's umt5 files use (Metaspace add_prefix_space, no Strip).
     func testUnigramVariantsEdgeCases() throws {
         let fixture = try TextFixtures.json("unigram.json")
@@ -80,6 +82,7 @@ final class TokenizerParityTests: XCTestCase {
             let path = tmp.appendingPathComponent("\(name).json").path
             try text.write(toFile: path, atomically: true, encoding: .utf8)
             let tok = try SentencePieceTokenizer(tokenizerJSON: path)
+            XCTAssertGreaterThan(variant["edge_cases"]?.array?.count ?? 0, 200)
             for c in variant["edge_cases"]?.array ?? [] {
                 let s = TextFixtures.text(c)
                 XCTAssertEqual(tok.encode(s), TextFixtures.ids(c["ids"]), "\(name): \(s.debugDescription)")
