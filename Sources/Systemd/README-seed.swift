@@ -1,1 +1,0 @@
-// Seed file: the Systemd area's code replaces this.
