@@ -32,6 +32,19 @@ final class EncoderParityTests: XCTestCase {
         XCTAssertEqual(e.truncated, lengths.map { $0 == 48 })
     }
 
+    /// The committed default model points at the fetched MiniLM; its encoder is the one the fixtures checked.
+    func testDefaultModelDirectoryLoadsMiniLM() throws {
+        _ = try TextFixtures.miniLMDirectory()
+        let dir = TextFixtures.repositoryRoot.appendingPathComponent("models/reel-t2v-default").path
+        let encoder = try loadTextEncoder(modelDirectory: dir)
+        XCTAssertTrue(encoder is BertTextEncoder, encoder.name)
+        XCTAssertEqual(encoder.maxSequenceLength, 48)
+        XCTAssertEqual(encoder.dim, 384)
+        let h = try encoder.encode(["a red ball bouncing on green grass"])
+        let want = try TextFixtures.tensors("minilm.safetensors").tensor("hidden.0")
+        XCTAssertLessThan(maxAbsDifference(try h.select(0, 0).slice(0, 0, want.shape[0]), want), Self.tolerance)
+    }
+
     func testTinyBertMatchesTransformers() throws {
         let model = try BertModel(directory: TextFixtures.path("bert-tiny"))
         let t = try TextFixtures.tensors("bert-tiny.safetensors")

@@ -164,13 +164,18 @@ public func loadTextEncoder(modelDirectory: String, options: TextEncoderOptions 
         do { ref = try JSONTree.load(path: pointer).decode(TextEncoderReference.self) } catch {
             throw ModelError.badInput("\(pointer): \(error)")
         }
+        guard ref.format.hasPrefix("reel-text-encoder/") else { throw ModelError.unsupported("\(pointer): format \(ref.format)") }
         guard ref.architecture == "bert" else { throw ModelError.unsupported("\(pointer): architecture \(ref.architecture)") }
         let target = options.store.root.appendingPathComponent(ref.storeDir).path
         guard fm.fileExists(atPath: target + "/model.safetensors") else {
             throw ModelError.badInput("\(ref.name) (the text encoder of \(dir)) is not in \(options.store.root.path): run \(ref.fetch ?? "tools/fetch_minilm.sh")")
         }
-        return try BertTextEncoder(directory: target, maxSequenceLength: options.maxSequenceLength ?? ref.embedding?.maxSequenceLength ?? 48,
-                                   name: "\(ref.name) (BERT)")
+        let encoder = try BertTextEncoder(directory: target, maxSequenceLength: options.maxSequenceLength ?? ref.embedding?.maxSequenceLength ?? 48,
+                                          name: "\(ref.name) (BERT)")
+        if let dim = ref.embedding?.dim, dim != encoder.dim {
+            throw ModelError.badInput("\(target) gives \(encoder.dim)-wide states, but \(pointer) expects \(dim): a different model is in the store")
+        }
+        return encoder
     }
 
     let configPath = encoderDir + "/config.json"
