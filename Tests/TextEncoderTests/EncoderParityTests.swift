@@ -97,6 +97,25 @@ final class EncoderParityTests: XCTestCase {
         }
     }
 
+    /// Wan2.1 ships its text encoder in bf16, sharded: the same tiny model saved that way (embedding rows read
+    /// straight from the bf16 shard), resident and streamed.
+    func testTinyUMT5FromBF16Shards() throws {
+        let fixture = try TextFixtures.json("fixtures.json")
+        let texts = fixture["umt5"]!["texts"]!.array!.map { $0.string! }
+        let lengths = TextFixtures.ids(fixture["umt5"]!["lengths"])
+        let t = try TextFixtures.tensors("umt5-tiny.safetensors")
+        let tokenizer = try SentencePieceTokenizer(directory: TextFixtures.path("umt5-tiny/tokenizer"))
+        for streaming in [false, true] {
+            let model = try UMT5EncoderModel(directory: TextFixtures.path("umt5-tiny-bf16/text_encoder"), streaming: streaming)
+            let e = try UMT5TextEncoder(tokenizer: tokenizer, model: model).embed(texts)
+            for (i, n) in lengths.enumerated() {
+                let d = maxAbsDifference(try e.hidden.select(0, i).slice(0, 0, n), try t.tensor("hidden_bf16.\(i)"))
+                print("UMT5 bf16 shards \(streaming ? "streamed" : "resident") prompt \(i): max |Δ| \(d)")
+                XCTAssertLessThan(d, Self.tolerance)
+            }
+        }
+    }
+
     func testWanPromptCleanAsPipeline() {
         XCTAssertEqual(wanPromptClean("  Café &amp;amp; crème\n\n ﬁne\t "), "Café & crème ﬁne")
         XCTAssertEqual(wanPromptClean("a &#39;b&#x27; &lt;c&gt;"), "a 'b' <c>")

@@ -315,6 +315,19 @@ def unigram_and_umt5(corpus: list[str], info: dict):
     attn = model.encoder.block[0].layer[0].SelfAttention
     rel = torch.arange(-WAN_MAX_LEN + 1, WAN_MAX_LEN)
     tensors["buckets_32_128"] = attn._relative_position_bucket(rel).float()
+    # The same weights in bf16, sharded as Wan2.1's text_encoder is (model.safetensors.index.json + shards);
+    # the reference runs those bf16 values in fp32.
+    bf16_dir = OUT / "umt5-tiny-bf16"
+    if bf16_dir.exists():
+        shutil.rmtree(bf16_dir)
+    model.to(torch.bfloat16).save_pretrained(str(bf16_dir / "text_encoder"), safe_serialization=True,
+                                             max_shard_size="100KB")
+    model.float()
+    with torch.no_grad():
+        for p_ in model.parameters():
+            p_.copy_(p_.to(torch.bfloat16).float())
+        h16 = model(ids, mask).last_hidden_state
+    tensors.update({f"hidden_bf16.{i}": h16[i, :int(n)] for i, n in enumerate(lengths)})
     save(tensors, OUT / "umt5-tiny.safetensors")
     info["umt5"] = {"texts": texts, "lengths": lengths.tolist(), "max_length": WAN_MAX_LEN, "vocab": vocab}
 
