@@ -44,6 +44,18 @@ final class TokenizerParityTests: XCTestCase {
         }
     }
 
+    /// A directory with only tokenizer.json (no vocab.txt) tokenizes the same.
+    func testWordPieceFromTokenizerJSONAlone() throws {
+        let source = try TextFixtures.miniLMDirectory()
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("reel-wp-json-\(getpid())")
+        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        try FileManager.default.copyItem(atPath: source + "/tokenizer.json", toPath: tmp.path + "/tokenizer.json")
+        let a = try WordPieceTokenizer(directory: source), b = try WordPieceTokenizer(directory: tmp.path)
+        XCTAssertEqual(a.tokens, b.tokens)
+        for p in try TextFixtures.prompts().prefix(50) { XCTAssertEqual(a.encode(p), b.encode(p)) }
+    }
+
     /// The T5Converter tokenizer.json (Precompiled nmt_nfkc, Strip, Replace, Metaspace) on all 500 prompts.
     func testUnigramMatchesHFOnAll500Prompts() throws {
         let tok = try SentencePieceTokenizer(directory: TextFixtures.path("umt5-tiny/tokenizer"))
