@@ -91,6 +91,8 @@ def main(argv=None):
     ap.add_argument("--vae-lr", type=float, default=4e-4)
     ap.add_argument("--vae-window", type=int, default=5, help="frames per training window (4k+1; 0 = whole clip)")
     ap.add_argument("--vae-crop", type=int, default=32, help="square crop size, a multiple of 8 (0 = whole frame)")
+    ap.add_argument("--vae-whole-fraction", type=float, default=0.5,
+                    help="the last fraction of autoencoder steps trains on whole clips (no window, no crop)")
     ap.add_argument("--decoder-batch", type=int, default=8)
     ap.add_argument("--vae-budget", type=float, default=1e9, help="seconds for this session's autoencoder phase")
     ap.add_argument("--opl-weight", type=float, default=0.1, help="Movie Gen's outlier penalty (0 = off)")
@@ -170,7 +172,8 @@ def main(argv=None):
         log(f"initialised from {a.init_from}")
     log(f"vae: {count(vae) / 1e6:.2f} M parameters")
     vt = VAETrainer(vae, frames, rd, lr=a.vae_lr, total_steps=a.vae_steps, batch=a.vae_batch, seed=a.seed,
-                    device=dev, opl_weight=a.opl_weight, window=a.vae_window, crop=a.vae_crop)
+                    device=dev, opl_weight=a.opl_weight, window=a.vae_window, crop=a.vae_crop,
+                    whole_fraction=a.vae_whole_fraction)
     fresh = not vt.resume()
     logs = {"vae": LossLog(rd / "vae_loss.csv", ["loss", "l1", "psnr", "kl", "opl"], vt.step_n)}
     t = time.time()
