@@ -6,4 +6,5 @@ let benchSubcommands: [ParsableCommand.Type] = [
     RPCBench.self,
     EngineBench.self,
     UpsampleBench.self,
+    TextBench.self,
 ]
