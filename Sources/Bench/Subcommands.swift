@@ -7,4 +7,5 @@ let benchSubcommands: [ParsableCommand.Type] = [
     EngineBench.self,
     T2VBench.self,
     UpsampleBench.self,
+    TextBench.self,
 ]
