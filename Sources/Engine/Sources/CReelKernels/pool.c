@@ -117,6 +117,7 @@ static void pool_default_init(void) {
 
 void reel_pool_init(int threads) {
     pthread_once(&pool_once, pool_default_init);
+    if (in_region) return; // resizing from inside a parallel region would deadlock on region_lock
     if (threads <= 0) threads = reel_cpu_cores();
     pthread_mutex_lock(&region_lock);
     start_workers(threads);
