@@ -30,6 +30,7 @@ deps:
 models:
 	python3 tools/weights/import_models.py
 	tools/fetch_minilm.sh
+	tools/install-default-model.sh
 
 build: deps
 	$(SWIFT) build -c $(CONFIG) $(SWIFT_FLAGS)
@@ -42,8 +43,8 @@ test: deps models
 	$(SWIFT) build --build-tests $(TEST_FLAGS)
 	$(SWIFT) test --skip-build $(TEST_FLAGS)
 
-quickstart: build models
-	@echo "reel is built in $(BUILD_DIR)"
+quickstart:
+	tools/quickstart.sh
 
 bench: build
 	$(BUILD_DIR)/reel-bench --help
