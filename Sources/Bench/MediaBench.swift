@@ -133,6 +133,8 @@ struct MediaBench: ParsableCommand {
     /// A 1080p-like picture with gradients, moving discs and fine texture, so the encoder has real
     /// work (a flat frame would make the encode time meaningless).
     func syntheticFrame(index: Int) -> VideoFrame {
+        // Locals: the @Option wrappers are slow to read in a loop.
+        let width = self.width, height = self.height, distinct = self.distinct
         let plane = width * height
         var pixels = [Float](repeating: 0, count: 3 * plane)
         let t = Float(index) / Float(distinct)
@@ -160,7 +162,7 @@ struct MediaBench: ParsableCommand {
     func writeRaw(_ frames: [VideoFrame], to path: String) throws {
         guard let f = fopen(path, "wb") else { throw ValidationError("cannot write \(path)") }
         defer { fclose(f) }
-        let plane = width * height
+        let plane = self.width * self.height
         for frame in frames {
             // gbrpf32le: planes G, B, R.
             frame.pixels.withUnsafeBufferPointer { p in
