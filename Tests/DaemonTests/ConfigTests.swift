@@ -44,7 +44,7 @@ final class ConfigTests: XCTestCase {
         let d = try DaemonProcess(settings: ["memory_budget": "\"1GiB\"", "keep_alive": "\"90s\"", "queue_size": "9"])
         try d.addModel("fix", bytes: 4096)
         try d.start(extraArguments: ["--queue-size", "11"])
-        addTeardownBlock { d.kill9() }
+        addTeardownBlock { d.destroy() }
         let c = try d.client()
         let info = try c.result("reel.info")
         XCTAssertEqual(info["memory_budget_bytes"]?.intValue, 1 << 30)
