@@ -9,7 +9,9 @@ import ReelProtocol
 final class Daemon: @unchecked Sendable {
     static let version = "0.1.0"
 
-    private(set) var config: Config
+    private var _config: Config
+    /// The current settings (SIGHUP replaces them while requests read them).
+    var config: Config { stateLock.withLock { _config } }
     let configSource: (path: String, explicit: Bool, base: Config)?
     let logger: Logger
     let hooks: ServiceHooks
@@ -31,7 +33,7 @@ final class Daemon: @unchecked Sendable {
     private var idleSince = now()
 
     init(config: Config, configSource: (path: String, explicit: Bool, base: Config)?, hooks: ServiceHooks, logger: Logger) throws {
-        self.config = config
+        self._config = config
         self.configSource = configSource
         self.hooks = hooks
         self.logger = logger
@@ -164,7 +166,7 @@ final class Daemon: @unchecked Sendable {
                 c.stateDir = config.stateDir
                 if c.maxMessageBytes != config.maxMessageBytes { logger.warning("max_message_bytes changes take effect at restart") }
                 c.maxMessageBytes = config.maxMessageBytes
-                config = c
+                stateLock.withLock { _config = c }
                 scheduler.defaultKeepAlive = c.keepAlive
                 scheduler.setBudget(c.memoryBudget)
                 jobs.setCapacity(c.queueSize)
