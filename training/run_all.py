@@ -91,6 +91,8 @@ def main(argv=None):
     ap.add_argument("--vae-lr", type=float, default=4e-4)
     ap.add_argument("--vae-window", type=int, default=5, help="frames per training window (4k+1; 0 = whole clip)")
     ap.add_argument("--vae-crop", type=int, default=32, help="square crop size, a multiple of 8 (0 = whole frame)")
+    ap.add_argument("--vae-whole-fraction", type=float, default=0.5,
+                    help="the last fraction of autoencoder steps trains on whole clips (no window, no crop)")
     ap.add_argument("--decoder-batch", type=int, default=8)
     ap.add_argument("--vae-budget", type=float, default=1e9, help="seconds for this session's autoencoder phase")
     ap.add_argument("--opl-weight", type=float, default=0.1, help="Movie Gen's outlier penalty (0 = off)")
@@ -103,6 +105,9 @@ def main(argv=None):
     ap.add_argument("--ckpt-every", type=int, default=500)
     ap.add_argument("--sample-steps", type=int, default=30)
     ap.add_argument("--eval-limit", type=int)
+    ap.add_argument("--psnr-clips", type=int, default=64)
+    ap.add_argument("--flow-shift", type=float, help="with --guidance: skip the validation sweep, use these")
+    ap.add_argument("--guidance", type=float)
     ap.add_argument("--vae-dtype", default="bfloat16")
     ap.add_argument("--total-budget", type=float, help="seconds for this whole session: after the data, the "
                     "autoencoder and joint phases share what is left (less --reserve for export and evaluation)")
@@ -160,13 +165,15 @@ def main(argv=None):
     if a.init_from:
         from .sample import load_component
         from diffusers import AutoencoderKLWan, WanTransformer3DModel
+        has_dit = (a.init_from / "transformer" / "config.json").exists()   # a VAE-only start is allowed
         init = (load_component(AutoencoderKLWan, a.init_from / "vae"),
-                load_component(WanTransformer3DModel, a.init_from / "transformer"))
+                load_component(WanTransformer3DModel, a.init_from / "transformer") if has_dit else None)
         vae.load_state_dict(init[0].state_dict())
         log(f"initialised from {a.init_from}")
     log(f"vae: {count(vae) / 1e6:.2f} M parameters")
     vt = VAETrainer(vae, frames, rd, lr=a.vae_lr, total_steps=a.vae_steps, batch=a.vae_batch, seed=a.seed,
-                    device=dev, opl_weight=a.opl_weight, window=a.vae_window, crop=a.vae_crop)
+                    device=dev, opl_weight=a.opl_weight, window=a.vae_window, crop=a.vae_crop,
+                    whole_fraction=a.vae_whole_fraction)
     fresh = not vt.resume()
     logs = {"vae": LossLog(rd / "vae_loss.csv", ["loss", "l1", "psnr", "kl", "opl"], vt.step_n)}
     t = time.time()
@@ -189,7 +196,7 @@ def main(argv=None):
         vae.eval()
         lat = encode_latents(vae, frames, dev)
         mean, std = lat.mean(dim=(0, 2, 3, 4)), lat.std(dim=(0, 2, 3, 4))
-        if init is not None:              # keep the normalisation the initial transformer was trained with
+        if init is not None and not a.vae_steps:   # same encoder: keep the initial transformer's normalisation
             mean = torch.tensor(init[0].config.latents_mean)
             std = torch.tensor(init[0].config.latents_std)
         torch.save((lat.cpu(), mean.cpu(), std.cpu()), lp)
@@ -200,7 +207,7 @@ def main(argv=None):
 
     # 5. transformer, with the decoder fine-tuning on the same latents
     dit = make_dit(dcfg, vcfg.z_dim)
-    if init is not None:
+    if init is not None and init[1] is not None:
         dit.load_state_dict(init[1].state_dict())
     dit = dit.to(dev)
     log(f"dit: {count(dit) / 1e6:.2f} M parameters")
@@ -248,11 +255,16 @@ def main(argv=None):
         sweep = []
         val = eval_prompts(seed=5000)[: a.eval_limit]
         best = None
-        for shift in (1.0, 3.0):
+        grid = [(a.flow_shift, a.guidance)] if a.flow_shift and a.guidance else \
+            [(s_, g_) for s_ in (1.0, 3.0) for g_ in (3.0, 5.0, 8.0)]
+        if len(grid) == 1:
+            best = (0.0, a.flow_shift, a.guidance)
+            grid = []
+        for shift in sorted({s_ for s_, _ in grid}):
             export(a.export, vae, dt.ema, flow_shift=shift, defaults={**base, "guidance_scale": 5.0, "flow_shift": shift},
                    training=training, vae_dtype=vdt)
             pipe = load_pipeline(a.export, dev)
-            for g in (3.0, 5.0, 8.0):
+            for g in [g_ for s_, g_ in grid if s_ == shift]:
                 clips = generate(pipe, enc, [p["prompt"] for p in val], [p["seed"] for p in val], steps=a.sample_steps,
                                  guidance=g, device=dev)
                 s = score_clips(val, clips)["summary"]["all"]
@@ -264,7 +276,8 @@ def main(argv=None):
         _, shift, g = best
         manifest = export(a.export, vae, dt.ema, flow_shift=shift,
                           defaults={**base, "guidance_scale": g, "flow_shift": shift}, training=training, vae_dtype=vdt)
-        write_json(rd / "sweep.json", sweep)
+        if sweep:
+            write_json(rd / "sweep.json", sweep)
         # 7. the held-out test prompts, with the exported files
         pipe = load_pipeline(a.export, dev)
         test = eval_prompts()[: a.eval_limit]
@@ -272,7 +285,7 @@ def main(argv=None):
         clips = generate(pipe, enc, [p["prompt"] for p in test], [p["seed"] for p in test], steps=a.sample_steps,
                          guidance=g, device=dev)
         res = score_clips(test, clips)
-        vq = vae_psnr(pipe.vae, n=64 if not a.tiny else 8, device=dev)
+        vq = vae_psnr(pipe.vae, n=a.psnr_clips, device=dev)
         write_json(rd / "eval.json", {"shift": shift, "guidance": g, "steps": a.sample_steps, "generated": res,
                                       "vae": vq, "sample_seconds": time.time() - t})
         (rd / "eval_table.md").write_text(markdown(res, vq))

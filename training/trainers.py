@@ -89,7 +89,7 @@ class VAETrainer(Trainer):
 
     def __init__(self, vae, frames: np.ndarray, run_dir, *, lr=4e-4, total_steps=1000, batch=16, seed=0,
                  device="cpu", kl_weight=1e-4, opl_weight=0.1, latents: torch.Tensor | None = None,
-                 window: int = 0, crop: int = 0):
+                 window: int = 0, crop: int = 0, whole_fraction: float = 0.0):
         self.decoder_only = latents is not None
         if self.decoder_only:
             self.name = "vae_decoder"
@@ -99,7 +99,9 @@ class VAETrainer(Trainer):
         super().__init__(vae, run_dir, lr, total_steps, seed, device, params=params)
         self.frames, self.batch, self.latents = frames, batch, latents
         self.kl_weight, self.opl_weight = kl_weight, opl_weight
-        self.window, self.crop = window, crop   # train on 4k+1-frame windows and 8-aligned crops (cheaper)
+        # cheap 4k+1-frame windows and 8-aligned crops first; the last `whole_fraction` of the steps on whole
+        # clips, since a crop-only autoencoder reconstructs whole 17-frame clips badly (later frames drift)
+        self.window, self.crop, self.whole_fraction = window, crop, whole_fraction
 
     def step(self) -> dict:
         t0 = time.time()
@@ -109,10 +111,11 @@ class VAETrainer(Trainer):
         flip = not self.decoder_only and bool(torch.randint(0, 2, (1,), generator=self.gen))
         if flip:                                  # mirror: the autoencoder needs no captions
             x = x.flip(-1)
-        if self.window and not self.decoder_only:
+        parts = not self.decoder_only and self.step_n < self.total * (1 - self.whole_fraction)
+        if self.window and parts:
             t0w = int(torch.randint(0, x.shape[2] - self.window + 1, (1,), generator=self.gen))
             x = x[:, :, t0w:t0w + self.window]
-        if self.crop and not self.decoder_only:
+        if self.crop and parts:
             cy, cx = (int(torch.randint(0, (n - self.crop) // 8 + 1, (1,), generator=self.gen)) * 8
                       for n in x.shape[-2:])
             x = x[..., cy:cy + self.crop, cx:cx + self.crop]

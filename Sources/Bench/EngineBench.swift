@@ -12,7 +12,7 @@ struct EngineBench: ParsableCommand {
         abstract: "GEMM, attention (1k/4k/16k tokens), conv2d, conv3d and a Wan-1.3B block, beside PyTorch.")
 
     @Option(help: "Threads for both sides (default: the cores this process may use).") var threads: Int?
-    @Option(help: "Comma-separated cases (gemm, gemm_bf16, attn1k, attn4k, attn16k, conv2d, conv3d, wan_block, wan_block_bf16); empty = all.")
+    @Option(help: "Comma-separated cases (gemm, gemm_bf16, attn1k, attn4k, attn16k, conv2d, conv2d_bf16, conv3d, wan_block, wan_block_bf16); empty = all.")
     var cases = ""
     @Flag(help: "Skip the 16k-token attention case.") var quick = false
     @Option(help: "Seconds to keep repeating each case (the median run counts).") var minTime = 1.0
@@ -112,6 +112,11 @@ private func engineBenchCases(quick: Bool) -> [EngineBenchCase] {
     out.append(EngineBenchCase(name: "conv2d", shape: "3x3 64->64 on 480x270", flops: 2 * 64 * 64 * 9 * 480 * 270) {
         _ = try conv2d(x, weight: w, bias: bias, padding: 1)
     })
+    if let packed = try? PackedConvolution(w, precision: .bf16), packed.precision == .bf16 {
+        out.append(EngineBenchCase(name: "conv2d_bf16", shape: "the same, bf16 in, fp32 acc", flops: 2 * 64 * 64 * 9 * 480 * 270) {
+            _ = try conv2d(x, weight: packed, bias: bias, padding: 1)
+        })
+    }
     let x3 = randn([1, 64, 5, 68, 120], seed: 9), w3 = randn([64, 64, 3, 3, 3], seed: 10) * 0.02, b3 = randn([64], seed: 11)
     out.append(EngineBenchCase(name: "conv3d", shape: "causal 3x3x3 64->64, 5x68x120", flops: 2 * 64 * 64 * 27 * 5 * 68 * 120) {
         _ = try conv3d(x3, weight: w3, bias: b3, padding: [1, 1, 1], causal: true)

@@ -140,6 +140,7 @@ enum LoadDriver {
         }
         // Drain what is in flight so the next run starts clean.
         for i in fds.indices { _ = try? readAvailableLines(fds[i].fd, &buf, block: false) }
+        withExtendedLifetime(conns) {} // the connections (and their fds) live until here
         return Double(done) / (end - start)
     }
 

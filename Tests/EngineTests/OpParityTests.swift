@@ -167,3 +167,26 @@ final class BF16ParityTests: XCTestCase {
         }
     }
 }
+
+final class BF16ConvolutionTests: XCTestCase {
+    func testPackedConvolution() throws {
+        let x = try Fixtures.op("conv2d.x"), w = try Fixtures.op("conv2d.w"), b = try Fixtures.op("conv2d.b")
+        let exact = try PackedConvolution(w)
+        assertClose(try conv2d(x, weight: exact, bias: b, padding: 1), try Fixtures.op("conv2d.out"), atol: 1e-5, rtol: 1e-5, "packed conv fp32")
+        try XCTSkipUnless(Engine.hasAVX512BF16, "no AVX512-BF16 on this cpu")
+        let fast = try PackedConvolution(w, precision: .bf16)
+        XCTAssertEqual(fast.precision, .bf16)
+        assertClose(try conv2d(x, weight: fast, bias: b, padding: 1), try Fixtures.op("conv2d.out"), atol: 2e-2, rtol: 1e-2, "bf16 conv2d")
+        let grouped = try PackedConvolution(Fixtures.op("conv2d_strided.w"), groups: 2, precision: .bf16)
+        assertClose(try convolution(x, weight: grouped, bias: b, stride: [2, 2], padding: [(2, 2), (2, 2)], dilation: [2, 2]),
+                    try Fixtures.op("conv2d_strided.out"), atol: 2e-2, rtol: 1e-2, "bf16 conv2d groups")
+        let w3 = try Fixtures.op("conv3d_causal.w")
+        assertClose(try conv3d(Fixtures.op("conv3d_causal.x"), weight: PackedConvolution(w3, precision: .bf16),
+                               bias: Fixtures.op("conv3d_causal.b"), padding: [1, 1, 1], causal: true),
+                    try Fixtures.op("conv3d_causal.out"), atol: 2e-2, rtol: 1e-2, "bf16 conv3d causal")
+        // exact on bf16 values, with more output channels than one column block
+        let xs = randn([1, 5, 13, 11], seed: 5).roundedToBF16(), ws = (randn([70, 5, 3, 3], seed: 6) * 0.2).roundedToBF16()
+        assertClose(try conv2d(xs, weight: PackedConvolution(ws, precision: .bf16), padding: 1), try conv2d(xs, weight: ws, padding: 1),
+                    atol: 1e-5, rtol: 1e-5, "bf16 conv exact on bf16 values")
+    }
+}

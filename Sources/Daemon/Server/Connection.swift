@@ -22,12 +22,17 @@ final class Connection: @unchecked Sendable {
 
     func send(_ json: JSON) { sendLine(json.serializedBytes()) }
 
-    /// Writes one message and its newline. Safe from any thread.
+    /// Writes one message and its newline. Safe from any thread. Always queued
+    /// on the event loop, even from it, so messages leave in the order they were
+    /// sent from any thread (a job's last event before the answer to job.wait).
     func sendLine(_ bytes: [UInt8]) {
-        var buf = channel.allocator.buffer(capacity: bytes.count + 1)
-        buf.writeBytes(bytes)
-        buf.writeInteger(UInt8(ascii: "\n"))
-        channel.writeAndFlush(buf, promise: nil)
+        let ch = channel
+        ch.eventLoop.execute {
+            var buf = ch.allocator.buffer(capacity: bytes.count + 1)
+            buf.writeBytes(bytes)
+            buf.writeInteger(UInt8(ascii: "\n"))
+            ch.writeAndFlush(buf, promise: nil)
+        }
     }
 
     // A client may send its requests and shut down its side (`printf … | socat`):
@@ -40,7 +45,7 @@ final class Connection: @unchecked Sendable {
             outstanding -= 1
             return outstanding == 0 && inputClosed
         }
-        if close { channel.close(promise: nil) }
+        if close { closeAfterPendingWrites() }
     }
 
     func clientFinishedSending() {
@@ -48,7 +53,13 @@ final class Connection: @unchecked Sendable {
             inputClosed = true
             return outstanding == 0
         }
-        if close { channel.close(promise: nil) }
+        if close { closeAfterPendingWrites() }
+    }
+
+    /// Queued like the writes, so it happens after them.
+    private func closeAfterPendingWrites() {
+        let ch = channel
+        ch.eventLoop.execute { ch.close(promise: nil) }
     }
 
     func subscribe(ids: [String]?) {

@@ -9,8 +9,8 @@
 #include <cblas.h>
 #include <stdlib.h>
 
-#define BQ 128
-#define BK 512
+#define BQ 256
+#define BK 256
 
 // Per-thread scratch, kept between calls so no task pays for mmap'd malloc.
 static __thread float *scratch = NULL;

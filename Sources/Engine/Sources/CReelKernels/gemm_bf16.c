@@ -187,7 +187,152 @@ void reel_bf16_linear(int64_t m, const float *x, int64_t ldx, const reel_bf16_we
     reel_parallel_for(gj.mchunks * w->nblocks, gemm_task, &gj);
     reel_free_floats((float *)packed, count);
 }
+
+// MARK: convolution on the bf16 kernel
+//
+// Here the weight is the broadcast operand (rows = output channels, packed
+// once by reel_bf16_pack_conv_weight) and the im2col patches are the vector
+// operand (columns = output positions), so results land directly in NCHW rows.
+
+struct reel_bf16_conv_weight {
+    int64_t cout, k, kp, mtiles;
+    uint32_t *data; // [mtiles][kp][MR] pairs
+};
+
+reel_bf16_conv_weight *reel_bf16_pack_conv_weight(int64_t cout, int64_t k, const float *w) {
+    reel_bf16_conv_weight *p = malloc(sizeof(*p));
+    if (!p) return NULL;
+    p->cout = cout;
+    p->k = k;
+    p->kp = (k + 1) / 2;
+    p->mtiles = (cout + MR - 1) / MR;
+    p->data = aligned_alloc(64, ((size_t)(p->mtiles * p->kp * MR) * 4 + 63) & ~(size_t)63);
+    if (!p->data) { free(p); return NULL; }
+    for (int64_t t = 0; t < p->mtiles; t++)
+        for (int64_t q = 0; q < p->kp; q++)
+            for (int i = 0; i < MR; i++) {
+                int64_t r = t * MR + i;
+                uint16_t lo = r < cout ? to_bf16(w[r * k + 2 * q]) : 0;
+                uint16_t hi = r < cout && 2 * q + 1 < k ? to_bf16(w[r * k + 2 * q + 1]) : 0;
+                p->data[(t * p->kp + q) * MR + i] = (uint32_t)lo | ((uint32_t)hi << 16);
+            }
+    return p;
+}
+
+void reel_bf16_free_conv_weight(reel_bf16_conv_weight *w) {
+    if (!w) return;
+    free(w->data);
+    free(w);
+}
+
+typedef struct {
+    conv_job c;
+    reel_bf16_conv_weight *const *w; // one per group
+} conv_bf16_job;
+
+static __thread float *cb_scratch = NULL;
+static __thread int64_t cb_scratch_len = 0;
+
+static float *conv_scratch(int64_t n) {
+    if (cb_scratch_len < n) {
+        free(cb_scratch);
+        cb_scratch = aligned_alloc(64, (size_t)((n + 15) & ~15) * sizeof(float));
+        cb_scratch_len = cb_scratch ? n : 0;
+    }
+    return cb_scratch;
+}
+
+#define CONV_NP 128 // output positions per task (two column blocks)
+
+BF16_TARGET
+static void conv_bf16_task(void *vctx, int64_t t) {
+    const conv_bf16_job *jb = vctx;
+    const conv_job *j = &jb->c;
+    int64_t chunk = t % j->nchunks;
+    int64_t g = (t / j->nchunks) % j->groups;
+    int64_t b = t / (j->nchunks * j->groups);
+    int64_t p0 = chunk * j->chunk;
+    int64_t np = reel_min64(j->chunk, j->P - p0);
+    const reel_bf16_conv_weight *w = jb->w[g];
+    int64_t kdim = j->cin_g * j->K, kp = w->kp;
+    int64_t nblocks = (np + NR - 1) / NR, npad = nblocks * NR;
+    int64_t colN = 2 * kp * npad, packN = nblocks * kp * NR; // packN in floats: NR*2 bf16 = NR floats
+    float *col = conv_scratch(colN + packN);
+    uint16_t *packed = (uint16_t *)(col + colN);
+
+    int64_t inplane = j->in[0] * j->in[1] * j->in[2];
+    reel_im2col_chunk(j, j->x + (b * j->cin + g * j->cin_g) * inplane, p0, np, col);
+    // col is [kdim][np]; pad each row to npad and k to 2*kp with zeros, then
+    // interleave row pairs into [nb][q][NR][2] bf16.
+    if (npad != np || 2 * kp != kdim) {
+        for (int64_t r = kdim - 1; r >= 0; r--) {
+            memmove(col + r * npad, col + r * np, sizeof(float) * (size_t)np);
+            for (int64_t p = np; p < npad; p++) col[r * npad + p] = 0;
+        }
+        for (int64_t r = kdim; r < 2 * kp; r++)
+            for (int64_t p = 0; p < npad; p++) col[r * npad + p] = 0;
+    }
+    const __m512i inter = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,
+                                           23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    for (int64_t nb = 0; nb < nblocks; nb++)
+        for (int64_t q = 0; q < kp; q++) {
+            const float *r0 = col + (2 * q) * npad + nb * NR, *r1 = r0 + npad;
+            uint16_t *dst = packed + ((nb * kp + q) * NR) * 2;
+            for (int v = 0; v < NR / 16; v++) {
+                __m512bh both = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(r1 + 16 * v), _mm512_loadu_ps(r0 + 16 * v));
+                _mm512_storeu_si512(dst + 32 * v, _mm512_permutexvar_epi16(inter, (__m512i)both));
+            }
+        }
+    float *og = j->out + (b * j->cout + g * j->cout_g) * j->P + p0;
+    for (int64_t nb = 0; nb < nblocks; nb++) {
+        int cols = (int)reel_min64(NR, np - nb * NR);
+        for (int64_t q0 = 0; q0 < kp; q0 += KC) {
+            int64_t qn = reel_min64(KC, kp - q0);
+            const uint16_t *B = packed + ((nb * kp + q0) * NR) * 2;
+            for (int64_t mt = 0; mt < w->mtiles; mt++) {
+                int rows = (int)reel_min64(MR, j->cout_g - mt * MR);
+                kernel_6x64(qn, w->data + (mt * kp + q0) * MR, B, og + mt * MR * j->P + nb * NR, j->P, q0 > 0, rows, cols);
+            }
+        }
+    }
+    if (j->bias)
+        for (int64_t co = 0; co < j->cout_g; co++) {
+            float bv = j->bias[g * j->cout_g + co];
+            float *row = og + co * j->P;
+            for (int64_t p = 0; p < np; p++) row[p] += bv;
+        }
+}
+
+void reel_conv_nd_bf16(int sd, int64_t batch, int64_t cin, int64_t cout, int64_t groups,
+                       const int64_t *in, const int64_t *k, const int64_t *stride, const int64_t *dilation,
+                       const int64_t *outsz, const float *x, reel_bf16_conv_weight *const *w, const float *bias, float *out) {
+    conv_bf16_job jb;
+    memset(&jb, 0, sizeof(jb));
+    conv_job *j = &jb.c;
+    j->batch = batch; j->cin = cin; j->cout = cout; j->groups = groups;
+    j->cin_g = cin / groups; j->cout_g = cout / groups;
+    for (int d = 0; d < 3; d++) { j->in[d] = 1; j->k[d] = 1; j->s[d] = 1; j->d[d] = 1; j->o[d] = 1; }
+    for (int d = 0; d < sd; d++) {
+        int e = 3 - sd + d;
+        j->in[e] = in[d]; j->k[e] = k[d]; j->s[e] = stride[d]; j->d[e] = dilation[d]; j->o[e] = outsz[d];
+    }
+    j->P = j->o[0] * j->o[1] * j->o[2];
+    j->K = j->k[0] * j->k[1] * j->k[2];
+    j->x = x; j->bias = bias; j->out = out;
+    jb.w = w;
+    j->chunk = CONV_NP < j->P ? CONV_NP : j->P;
+    j->nchunks = (j->P + j->chunk - 1) / j->chunk;
+    reel_parallel_for(batch * groups * j->nchunks, conv_bf16_task, &jb);
+}
+
 #else
+void reel_conv_nd_bf16(int sd, int64_t batch, int64_t cin, int64_t cout, int64_t groups,
+                       const int64_t *in, const int64_t *k, const int64_t *stride, const int64_t *dilation,
+                       const int64_t *outsz, const float *x, reel_bf16_conv_weight *const *w, const float *bias, float *out) {
+    abort();
+}
+reel_bf16_conv_weight *reel_bf16_pack_conv_weight(int64_t cout, int64_t k, const float *w) { return NULL; }
+void reel_bf16_free_conv_weight(reel_bf16_conv_weight *w) {}
 void reel_bf16_linear(int64_t m, const float *x, int64_t ldx, const reel_bf16_weight *w, float *out, int64_t ldo) {
     (void)m; (void)x; (void)ldx; (void)w; (void)out; (void)ldo;
     abort(); // callers check reel_bf16_gemm_available() first

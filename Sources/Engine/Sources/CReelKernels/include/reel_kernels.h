@@ -74,6 +74,14 @@ void reel_bf16_free_weight(reel_bf16_weight *w);
 int64_t reel_bf16_weight_bytes(const reel_bf16_weight *w);
 /// out[m, n] = bf16(x[m, k]) · bf16(w)ᵀ, accumulated in fp32.
 void reel_bf16_linear(int64_t m, const float *x, int64_t ldx, const reel_bf16_weight *w, float *out, int64_t ldo);
+/// A convolution weight [cout, k = cin/groups * kernel] rounded and packed for the bf16 kernel (opaque).
+typedef struct reel_bf16_conv_weight reel_bf16_conv_weight;
+reel_bf16_conv_weight *reel_bf16_pack_conv_weight(int64_t cout, int64_t k, const float *w);
+void reel_bf16_free_conv_weight(reel_bf16_conv_weight *w);
+/// reel_conv_nd on the bf16 kernel; w[g] is group g's packed weight.
+void reel_conv_nd_bf16(int sd, int64_t batch, int64_t cin, int64_t cout, int64_t groups,
+                       const int64_t *in, const int64_t *k, const int64_t *stride, const int64_t *dilation,
+                       const int64_t *outsz, const float *x, reel_bf16_conv_weight *const *w, const float *bias, float *out);
 
 // MARK: copies --------------------------------------------------------------
 
