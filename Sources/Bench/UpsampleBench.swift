@@ -19,7 +19,7 @@ struct UpsampleBench: ParsableCommand {
     @Option(help: "Threads for both sides.") var threads = 2
     @Option(help: "Comma-separated cases: animevideov3, x4plus, rife, memory; empty = all.") var cases = ""
     @Option(help: "Input size of animevideov3 and RIFE, WxH.") var size = "480x270"
-    @Option(help: "Input size of x4plus, WxH (it is ~50x the work of animevideov3 per pixel).") var x4plusSize = "480x270"
+    @Option(help: "Input size of x4plus, WxH (it is ~30x the work of animevideov3 per pixel).") var x4plusSize = "480x270"
     @Option(help: "Timed calls per case after one warm-up (the median counts).") var frames = 2
     @Option(help: "Frames of the 1080p -> 4K job.") var memoryFrames = 2
     @Option(help: "Python with ncnn and torch for the references; n/a when they cannot run.") var python = "python3"
@@ -141,6 +141,8 @@ struct UpsampleBench: ParsableCommand {
                             "--plugin-dir", tmp + "/plugins", "--model-dir", tmp + "/models", "--log-level", "warning"]
         var env = ProcessInfo.processInfo.environment
         env["REEL_THREADS"] = String(threads)
+        // The copied plugin finds libReelEngine.so through its $ORIGIN runpath only beside the build.
+        env["LD_LIBRARY_PATH"] = dir + (env["LD_LIBRARY_PATH"].map { ":" + $0 } ?? "")
         daemon.environment = env
         try daemon.run()
         defer { daemon.terminate(); daemon.waitUntilExit() }
