@@ -25,6 +25,23 @@ struct Reel: ParsableCommand {
                       Load.self, Unload.self, Plugins.self, Discover.self, SocketPathCommand.self, Call.self])
 }
 
+extension Reel {
+    /// ArgumentParser ends usage errors with EX_USAGE (64); reel documents 2 for them,
+    /// so scripts can tell a mistyped command from a failed job.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
+}
+
 /// Options every subcommand shares.
 struct GlobalOptions: ParsableArguments {
     @Option(help: "The daemon's socket.") var socket: String?
