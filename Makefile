@@ -65,6 +65,7 @@ SYSCONFDIR  ?= $(if $(filter /usr /usr/local,$(PREFIX)),/etc,$(PREFIX)/etc)
 SYSTEMDSYSTEMUNITDIR ?= $(PREFIX)/lib/systemd/system
 SYSTEMDUSERUNITDIR   ?= $(PREFIX)/lib/systemd/user
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 MANIFEST    := $(DATADIR)/reel/installed-files
 
 INSTALL      ?= install
@@ -92,10 +93,11 @@ install: install-check install-bin install-units install-config install-man inst
 	@sort -u -o $(DESTDIR)$(MANIFEST) $(DESTDIR)$(MANIFEST)
 	@echo "installed into $(DESTDIR)$(PREFIX) (manifest: $(DESTDIR)$(MANIFEST))"
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
-	  systemd-sysusers $(SYSUSERSDIR)/reel.conf && systemctl daemon-reload && \
+	  systemd-sysusers $(SYSUSERSDIR)/reel.conf && systemd-tmpfiles --create $(TMPFILESDIR)/reel.conf && \
+	  systemctl daemon-reload && \
 	  echo "next: sudo systemctl enable --now reeld.socket; sudo usermod -aG reel \$$USER"; \
 	else \
-	  echo "on the target: systemd-sysusers reel.conf; systemctl daemon-reload; systemctl enable --now reeld.socket"; \
+	  echo "on the target: systemd-sysusers; systemd-tmpfiles --create; systemctl daemon-reload; systemctl enable --now reeld.socket"; \
 	fi
 
 install-check:
@@ -120,6 +122,7 @@ install-units: install-check
 	for t in $(USER_UNIT_TEMPLATES); do n=$$(basename $$t .in); $(RENDER) $$t > $$tmp/user-$$n; \
 	  $(call put,0644,$$tmp/user-$$n,$(SYSTEMDUSERUNITDIR)/$$n); done
 	@$(call put,0644,systemd/sysusers.d/reel.conf,$(SYSUSERSDIR)/reel.conf)
+	@$(call put,0644,systemd/tmpfiles.d/reel.conf,$(TMPFILESDIR)/reel.conf)
 
 install-config: install-check
 	@set -e; tmp=$$(mktemp); trap 'rm -f $$tmp' EXIT; $(RENDER) config/reeld.toml.in > $$tmp; \

@@ -49,7 +49,7 @@ final class UnitFileTests: XCTestCase {
             XCTAssert(FileManager.default.fileExists(atPath: path(file)), file)
         }
         let service = try String(contentsOfFile: path("lib/systemd/system/reeld.service"), encoding: .utf8)
-        XCTAssert(service.contains("ExecStart=\(path("bin/reeld")) --config \(path("etc/reel/reeld.toml"))"), service)
+        XCTAssert(service.contains("ExecStart=\(path("bin/reeld")) --system --config \(path("etc/reel/reeld.toml"))"), service)
         let config = try String(contentsOfFile: path("etc/reel/reeld.toml"), encoding: .utf8)
         XCTAssertFalse(config.contains("@"), "every template variable is substituted")
         XCTAssert(config.contains("plugin_dirs = [\"\(path("lib/reel/plugins"))\"]"), config)
@@ -126,7 +126,7 @@ final class UnitFileTests: XCTestCase {
         XCTAssertEqual(access(stage + "/usr/bin/reeld", X_OK), 0)
         XCTAssert(FileManager.default.fileExists(atPath: stage + "/etc/reel/reeld.toml"), "PREFIX=/usr puts the config in /etc")
         let service = try String(contentsOfFile: stage + "/usr/lib/systemd/system/reeld.service", encoding: .utf8)
-        XCTAssert(service.contains("ExecStart=/usr/bin/reeld --config /etc/reel/reeld.toml"), "units name the final paths, not the stage")
+        XCTAssert(service.contains("ExecStart=/usr/bin/reeld --system --config /etc/reel/reeld.toml"), "units name the final paths, not the stage")
         let manifest = try String(contentsOfFile: stage + "/usr/share/reel/installed-files", encoding: .utf8)
         XCTAssertFalse(manifest.contains(stage))
         XCTAssertEqual(try make(["uninstall"], vars).status, 0)

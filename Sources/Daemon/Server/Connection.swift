@@ -27,7 +27,16 @@ final class Connection: @unchecked Sendable {
         var buf = channel.allocator.buffer(capacity: bytes.count + 1)
         buf.writeBytes(bytes)
         buf.writeInteger(UInt8(ascii: "\n"))
-        channel.writeAndFlush(buf, promise: nil)
+        // Always through the loop's task queue, even on the loop: a job's events, written
+        // from the runner thread, then stay ahead of a response that reports the job finished.
+        let channel = self.channel
+        channel.eventLoop.execute { channel.writeAndFlush(buf, promise: nil) }
+    }
+
+    /// Closes once the lines already handed to `sendLine` are written (they are queued tasks).
+    func closeAfterPendingWrites(mode: CloseMode = .all) {
+        let channel = self.channel
+        channel.eventLoop.execute { channel.close(mode: mode, promise: nil) }
     }
 
     // A client may send its requests and shut down its side (`printf … | socat`):
@@ -40,7 +49,7 @@ final class Connection: @unchecked Sendable {
             outstanding -= 1
             return outstanding == 0 && inputClosed
         }
-        if close { channel.close(promise: nil) }
+        if close { closeAfterPendingWrites() }
     }
 
     func clientFinishedSending() {
@@ -48,7 +57,7 @@ final class Connection: @unchecked Sendable {
             inputClosed = true
             return outstanding == 0
         }
-        if close { channel.close(promise: nil) }
+        if close { closeAfterPendingWrites() }
     }
 
     func subscribe(ids: [String]?) {
