@@ -97,6 +97,42 @@ let modelTargets: [Target] = [
                 resources: [.copy("Fixtures")]),
 ]
 
+// MARK: - Text encoders (issue: text-to-video) — BERT/MiniLM, UMT5 and their tokenizers are in
+// ReelModels (Sources/Models/Text); parity against tools/parity/text_fixtures.py.
+
+let textEncoderTargets: [Target] = [
+    .testTarget(name: "TextEncoderTests", dependencies: ["ReelModels", engine], path: "Tests/TextEncoderTests",
+                resources: [.copy("Fixtures")]),
+]
+
+// MARK: - Text-to-video (issue: text-to-video) — Wan models live in ReelModels (Sources/Models/Wan, Sampling)
+
+let textToVideoProducts: [Product] = [
+    .library(name: "ReelTextToVideo", type: .dynamic, targets: ["ReelTextToVideo"]),
+]
+
+let textToVideoTargets: [Target] = [
+    .target(name: "ReelTextToVideo", dependencies: ["ReelPluginKit", "ReelModels", "ReelMedia", engine],
+            path: "Sources/Plugins/TextToVideo"),
+    // Parity against committed fixtures from tools/parity/wan_fixtures.py (diffusers, torch CPU).
+    .testTarget(name: "WanTests", dependencies: ["ReelModels", engine], path: "Tests/WanTests",
+                resources: [.copy("Fixtures")]),
+]
+
+// MARK: - Upsample plugin (issue: upsample) — the video.upsample stage
+
+let upsampleProducts: [Product] = [
+    .library(name: "ReelUpsample", type: .dynamic, targets: ["ReelUpsample"]),
+]
+
+let upsampleTargets: [Target] = [
+    .target(name: "ReelUpsample", dependencies: ["ReelPluginKit", "ReelProtocol", "ReelModels", "ReelMedia", engine],
+            path: "Sources/Plugins/Upsample"),
+    // End to end through the real reeld on a temporary socket, with the imported models.
+    .testTarget(name: "UpsamplePluginTests", dependencies: ["ReelProtocol", "ReelTestSupport", "ReelMedia", "ReelModels", engine],
+                path: "Tests/UpsamplePluginTests", exclude: ["Fixtures"]),
+]
+
 // MARK: - Benchmarks
 
 let benchProducts: [Product] = [
@@ -105,14 +141,14 @@ let benchProducts: [Product] = [
 
 let benchTargets: [Target] = [
     .executableTarget(name: "reel-bench", dependencies: [
-        "ReelProtocol", "ReelMedia", engine,
+        "ReelProtocol", "ReelMedia", "ReelModels", engine,
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
     ], path: "Sources/Bench"),
 ]
 
 let package = Package(
     name: "reel",
-    products: daemonProducts + benchProducts,
+    products: daemonProducts + upsampleProducts + textToVideoProducts + benchProducts,
     dependencies: [
         .package(path: "Sources/Engine"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -121,6 +157,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
     ],
-    targets: systemTargets + daemonTargets + systemdTargets + engineTargets + mediaTargets + modelTargets + benchTargets,
+    targets: systemTargets + daemonTargets + systemdTargets + engineTargets + mediaTargets + modelTargets
+        + textEncoderTargets + textToVideoTargets + upsampleTargets + benchTargets,
     swiftLanguageModes: languageModes
 )

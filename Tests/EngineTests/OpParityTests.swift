@@ -141,3 +141,52 @@ final class OpParityTests: XCTestCase {
         assertClose(try applyRotaryEmbedding(t("wan_rope.x"), cos: c, sin: s), try t("wan_rope.out"), atol: 2e-6, rtol: 1e-6, "rope")
     }
 }
+
+/// The bf16 GEMM path (AVX512-BF16): weights and activations rounded to bf16,
+/// fp32 accumulation. Compared with PyTorch's fp32 results at bf16 tolerances.
+final class BF16ParityTests: XCTestCase {
+    func testPackedLinear() throws {
+        let x = try Fixtures.op("linear.x"), w = try Fixtures.op("linear.w"), b = try Fixtures.op("linear.b")
+        let exact = try PackedLinear(w, precision: .float32)
+        XCTAssertEqual(exact.precision, .float32)
+        assertClose(try linear(x, weight: exact, bias: b), try Fixtures.op("linear.out"), atol: 1e-5, rtol: 1e-5, "packed fp32")
+        try XCTSkipUnless(Engine.hasAVX512BF16, "no AVX512-BF16 on this cpu: the bf16 path falls back to fp32")
+        let fast = try PackedLinear(w, precision: .bf16)
+        XCTAssertEqual(fast.precision, .bf16)
+        // ragged shapes: rows not a multiple of 6, columns not of 64, odd k
+        assertClose(try linear(x, weight: fast, bias: b), try Fixtures.op("linear.out"), atol: 2e-2, rtol: 1e-2, "bf16 linear")
+        let big = try PackedLinear(Fixtures.op("linear_big.w"), precision: .bf16)
+        assertClose(try linear(Fixtures.op("linear_big.x"), weight: big, activation: .geluTanh), try Fixtures.op("linear_big.out"),
+                    atol: 2e-2, rtol: 1e-2, "bf16 linear + gelu")
+        // Exactness: on inputs that are already bf16 values the only difference
+        // from fp32 sgemm is the order of fp32 additions.
+        for (m, k, n) in [(7, 33, 70), (13, 1030, 129), (1, 64, 64)] {
+            let xs = randn([m, k], seed: 3).roundedToBF16(), ws = randn([n, k], seed: 4).roundedToBF16()
+            assertClose(try linear(xs, weight: PackedLinear(ws, precision: .bf16)), try linear(xs, weight: ws),
+                        atol: 1e-4, rtol: 1e-5, "bf16 exact on bf16 values \(m)x\(k)x\(n)")
+        }
+    }
+}
+
+final class BF16ConvolutionTests: XCTestCase {
+    func testPackedConvolution() throws {
+        let x = try Fixtures.op("conv2d.x"), w = try Fixtures.op("conv2d.w"), b = try Fixtures.op("conv2d.b")
+        let exact = try PackedConvolution(w)
+        assertClose(try conv2d(x, weight: exact, bias: b, padding: 1), try Fixtures.op("conv2d.out"), atol: 1e-5, rtol: 1e-5, "packed conv fp32")
+        try XCTSkipUnless(Engine.hasAVX512BF16, "no AVX512-BF16 on this cpu")
+        let fast = try PackedConvolution(w, precision: .bf16)
+        XCTAssertEqual(fast.precision, .bf16)
+        assertClose(try conv2d(x, weight: fast, bias: b, padding: 1), try Fixtures.op("conv2d.out"), atol: 2e-2, rtol: 1e-2, "bf16 conv2d")
+        let grouped = try PackedConvolution(Fixtures.op("conv2d_strided.w"), groups: 2, precision: .bf16)
+        assertClose(try convolution(x, weight: grouped, bias: b, stride: [2, 2], padding: [(2, 2), (2, 2)], dilation: [2, 2]),
+                    try Fixtures.op("conv2d_strided.out"), atol: 2e-2, rtol: 1e-2, "bf16 conv2d groups")
+        let w3 = try Fixtures.op("conv3d_causal.w")
+        assertClose(try conv3d(Fixtures.op("conv3d_causal.x"), weight: PackedConvolution(w3, precision: .bf16),
+                               bias: Fixtures.op("conv3d_causal.b"), padding: [1, 1, 1], causal: true),
+                    try Fixtures.op("conv3d_causal.out"), atol: 2e-2, rtol: 1e-2, "bf16 conv3d causal")
+        // exact on bf16 values, with more output channels than one column block
+        let xs = randn([1, 5, 13, 11], seed: 5).roundedToBF16(), ws = (randn([70, 5, 3, 3], seed: 6) * 0.2).roundedToBF16()
+        assertClose(try conv2d(xs, weight: PackedConvolution(ws, precision: .bf16), padding: 1), try conv2d(xs, weight: ws, padding: 1),
+                    atol: 1e-5, rtol: 1e-5, "bf16 conv exact on bf16 values")
+    }
+}

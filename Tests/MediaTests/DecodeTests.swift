@@ -85,6 +85,18 @@ final class DecodeTests: MediaTestCase {
             let stereo = try AudioReader(path: path, sampleRate: 48_000, channels: 2).readAll()
             XCTAssertEqual(stereo.frameCount, 96_000, accuracy: 3000, name)
         }
+        // A named layout: stereo up-mixed to 5.1 keeps the tone in front left and right only.
+        let path = file("flac.flac")
+        let surround = try AudioReader(path: path, sampleRate: 44_100, layout: "5.1").readAll()
+        XCTAssertEqual(surround.channels, 6)
+        let rms = (0 ..< 6).map { c -> Double in
+            let x = surround.channel(c)
+            return (x.map { Double($0 * $0) }.reduce(0, +) / Double(x.count)).squareRoot()
+        }
+        XCTAssertGreaterThan(rms[0], 0.05)
+        XCTAssertGreaterThan(rms[1], 0.05)
+        XCTAssertLessThan(rms[3], 0.001, "no LFE from a stereo source")
+        assertMediaError(.invalidArgument, path: path) { try AudioReader(path: path, layout: "seven and a half") }
     }
 
     func testDecodesStillImages() throws {
@@ -162,4 +174,22 @@ func power(_ x: [Float], at f: Double, rate: Int) -> Double {
         im -= Double(v) * sin(w * Double(i))
     }
     return re * re + im * im
+}
+
+final class ThumbnailTests: MediaTestCase {
+    func testThumbnailIsTheFrameAtThatTime() throws {
+        // Keyframes every 12 frames, so the seek lands before the target and decodes forward.
+        let path = try ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=96x64:rate=24:duration=3", "-c:v", "libx264",
+                               "-preset", "ultrafast", "-g", "12"], output: "t.mp4")
+        let all = try VideoReader(path: path).readAll()
+        for (t, index) in [(0.0, 0), (1.0, 24), (1.27, 30), (2.99, 71), (10.0, 71)] {
+            let thumb = try thumbnail(path: path, at: t)
+            XCTAssertEqual(thumb.time, all[index].time, accuracy: 1e-6, "at \(t) s")
+            XCTAssertEqual(thumb.pixels, all[index].pixels, "at \(t) s")
+        }
+        let png = file("thumb.png")
+        try writePNG(try thumbnail(path: path, at: 1, size: PixelSize(48, 32)), to: png)
+        XCTAssertEqual(try probe(png).video?.width, 48)
+        assertMediaError(.invalidArgument, path: path) { try thumbnail(path: path, at: -1) }
+    }
 }

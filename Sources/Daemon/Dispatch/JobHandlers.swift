@@ -116,7 +116,7 @@ extension Daemon {
                 return
             }
         }
-        if var e = AccessPolicy.checkParams(params, schema: stage.paramsSchema, for: peer) {
+        if var e = PathAccess.checkParams(params, schema: stage.paramsSchema, for: peer) {
             if let f = e.data?["field"]?.stringValue { e.data?["field"] = .string(fieldPrefix + f) }
             reply(.failure(e)); return
         }

@@ -80,7 +80,7 @@ extension Daemon {
     /// caller must be able to read it).
     func resolveModel(_ nameOrPath: String, peer: Peer, field: String) -> Result<ModelRef, RPCError> {
         if nameOrPath.hasPrefix("/") {
-            if case .failure(var e) = AccessPolicy.check(nameOrPath, .read, for: peer) {
+            if case .failure(var e) = PathAccess.check(nameOrPath, .read, for: peer) {
                 e.data?["field"] = .string(field)
                 return .failure(e)
             }

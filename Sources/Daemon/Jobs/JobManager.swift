@@ -9,6 +9,9 @@ import ReelProtocol
 
 final class JobManager: @unchecked Sendable {
     private let lock = NIOLock()
+    /// Held while a job becomes final and its state event is queued, and while
+    /// job.wait looks at a job: a waiter never hears "done" before subscribers do.
+    private let emitLock = NIOLock()
     private let wake = NSCondition()
     private var queue: [Job] = []
     private var active: [String: Job] = [:]        // queued, loading, running
@@ -156,12 +159,14 @@ final class JobManager: @unchecked Sendable {
     /// Returns a token to `stopWaiting` (for timeouts and disconnects).
     func wait(_ id: String, for peer: Peer, done: @escaping (Job) -> Void) -> Result<Void, RPCError> {
         guard let j = job(id, for: peer) else { return .failure(notFound(id)) }
-        let now: Bool = lock.withLock {
-            if j.state.isFinal { return true }
-            waiters[id, default: []].append(done)
-            return false
+        emitLock.withLock {
+            let now: Bool = lock.withLock {
+                if j.state.isFinal { return true }
+                waiters[id, default: []].append(done)
+                return false
+            }
+            if now { done(j) }
         }
-        if now { done(j) }
         return .success(())
     }
 
@@ -305,21 +310,25 @@ final class JobManager: @unchecked Sendable {
     }
 
     func finish(_ job: Job, _ s: JobState, error: RPCError?) {
-        let ws: [(Job) -> Void] = lock.withLock {
-            job.state = s
-            job.error = error
-            job.finishedAt = now()
-            if s == .done { job.phase = "done" }
-            active[job.id] = nil
-            return waiters.removeValue(forKey: job.id) ?? []
+        let ws: [(Job) -> Void] = emitLock.withLock {
+            let ws: [(Job) -> Void] = lock.withLock {
+                job.state = s
+                job.error = error
+                job.finishedAt = now()
+                if s == .done { job.phase = "done" }
+                return waiters.removeValue(forKey: job.id) ?? []
+            }
+            // Saved before it leaves memory, so job.get never reads a stale row.
+            persist(job)
+            lock.withLock { active[job.id] = nil }
+            publishState(job)
+            return ws
         }
-        persist(job)
         switch s {
         case .done: logger.info("job \(job.id) done", metadata: job.logMetadata)
         case .failed: logger.warning("job \(job.id) failed: \(error?.message ?? "")", metadata: job.logMetadata)
         default: logger.info("job \(job.id) \(s.rawValue)", metadata: job.logMetadata)
         }
-        publishState(job)
         for w in ws { w(job) }
         onChange()
     }

@@ -51,7 +51,7 @@ final class HostContext: @unchecked Sendable {
     fileprivate func setResult(_ s: String) { lock.withLock { _result = s } }
     fileprivate func setError(_ s: String) { lock.withLock { _error = s } }
     fileprivate func declareOutput(_ path: String, _ type: String) -> Bool {
-        if case .failure(let e) = AccessPolicy.check(path, .write, for: peer) {
+        if case .failure(let e) = PathAccess.check(path, .write, for: peer) {
             logger.warning("plugin refused an output: \(e.message)")
             setError(e.message)
             return false

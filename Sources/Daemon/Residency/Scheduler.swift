@@ -63,45 +63,44 @@ final class Scheduler: @unchecked Sendable {
     // MARK: acquire / release
 
     func acquire(_ model: ModelRef, plugin: LoadedPlugin, options: JSON = [:], host: HostContext) -> Result<Lease, RPCError> {
+        enum Next { case resident(Lease), wait, load }
         while true {
-            let state: Result<Lease, RPCError>? = lock.withLock {
+            let next: Next = lock.withLock {
                 if let r = residents[model.path] {
                     r.inUse += 1
                     r.lastUsed = now()
-                    return .success(Lease(resident: r))
+                    return .resident(Lease(resident: r))
                 }
-                if loading[model.path] != nil { return nil } // someone else is loading it: wait
-                return .failure(RPCError(.internalError, "")) // marker: we must load
+                return loading[model.path] != nil ? .wait : .load
             }
-            switch state {
-            case .success(let lease)?:
+            switch next {
+            case .resident(let lease):
                 onChange()
                 return .success(lease)
-            case nil:
-                loaded.lock(); loaded.wait(until: Date().addingTimeInterval(0.05)); loaded.unlock()
-                continue
-            case .failure?:
-                return load(model, plugin: plugin, options: options, host: host)
+            case .wait: // another thread is loading this model: wait for it, then take it
+                loaded.lock(); _ = loaded.wait(until: Date().addingTimeInterval(0.05)); loaded.unlock()
+            case .load:
+                if let result = load(model, plugin: plugin, options: options, host: host) { return result }
+                // nil: lost a race with another loader; look again
             }
         }
     }
 
-    private func load(_ model: ModelRef, plugin: LoadedPlugin, options: JSON, host: HostContext) -> Result<Lease, RPCError> {
+    /// Loads after checking the budget; nil if another thread started loading it first.
+    private func load(_ model: ModelRef, plugin: LoadedPlugin, options: JSON, host: HostContext) -> Result<Lease, RPCError>? {
         let estimate: UInt64
         switch plugin.estimate(dir: model.path, kind: model.kind, host: host) {
         case .failure(let e): return .failure(e)
         case .success(let b): estimate = b
         }
         var victims: [Resident] = []
-        let reserved: Result<Void, RPCError> = lock.withLock {
+        let reserved: Result<Void, RPCError>? = lock.withLock {
             if estimate > budget {
                 return .failure(RPCError(.modelTooLarge,
                     "model \(model.name) needs about \(Units.formatBytes(estimate)), more than the whole memory budget of \(Units.formatBytes(budget))",
                     data: ["model": .string(model.name), "estimate_bytes": .int(Int64(estimate)), "budget_bytes": .int(Int64(budget))]))
             }
-            if loading[model.path] != nil || residents[model.path] != nil {
-                return .failure(RPCError(.internalError, "retry")) // raced with another loader; the caller retries
-            }
+            if loading[model.path] != nil || residents[model.path] != nil { return nil }
             var used = usedLocked()
             let idle = residents.values.filter { $0.inUse == 0 && !$0.pinned }.sorted { $0.lastUsed < $1.lastUsed }
             var i = 0
@@ -121,9 +120,10 @@ final class Scheduler: @unchecked Sendable {
             loading[model.path] = estimate
             return .success(())
         }
-        if case .failure(let e) = reserved {
-            if e.code == .internalError { return acquire(model, plugin: plugin, options: options, host: host) }
-            return .failure(e)
+        switch reserved {
+        case nil: return nil
+        case .failure(let e)?: return .failure(e)
+        case .success?: break
         }
         for v in victims {
             logger.info("evicting \(v.model.name) (idle, least recently used) to make room for \(model.name)")

@@ -22,21 +22,17 @@ final class Connection: @unchecked Sendable {
 
     func send(_ json: JSON) { sendLine(json.serializedBytes()) }
 
-    /// Writes one message and its newline. Safe from any thread.
+    /// Writes one message and its newline. Safe from any thread. Always queued
+    /// on the event loop, even from it, so messages leave in the order they were
+    /// sent from any thread (a job's last event before the answer to job.wait).
     func sendLine(_ bytes: [UInt8]) {
-        var buf = channel.allocator.buffer(capacity: bytes.count + 1)
-        buf.writeBytes(bytes)
-        buf.writeInteger(UInt8(ascii: "\n"))
-        // Always through the loop's task queue, even on the loop: a job's events, written
-        // from the runner thread, then stay ahead of a response that reports the job finished.
-        let channel = self.channel
-        channel.eventLoop.execute { channel.writeAndFlush(buf, promise: nil) }
-    }
-
-    /// Closes once the lines already handed to `sendLine` are written (they are queued tasks).
-    func closeAfterPendingWrites(mode: CloseMode = .all) {
-        let channel = self.channel
-        channel.eventLoop.execute { channel.close(mode: mode, promise: nil) }
+        let ch = channel
+        ch.eventLoop.execute {
+            var buf = ch.allocator.buffer(capacity: bytes.count + 1)
+            buf.writeBytes(bytes)
+            buf.writeInteger(UInt8(ascii: "\n"))
+            ch.writeAndFlush(buf, promise: nil)
+        }
     }
 
     // A client may send its requests and shut down its side (`printf … | socat`):
@@ -58,6 +54,12 @@ final class Connection: @unchecked Sendable {
             return outstanding == 0
         }
         if close { closeAfterPendingWrites() }
+    }
+
+    /// Queued like the writes, so it happens after them (`.output`: a half-close).
+    func closeAfterPendingWrites(mode: CloseMode = .all) {
+        let ch = channel
+        ch.eventLoop.execute { ch.close(mode: mode, promise: nil) }
     }
 
     func subscribe(ids: [String]?) {

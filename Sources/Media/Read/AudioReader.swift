@@ -24,8 +24,24 @@ public final class AudioReader {
     private var flushed = false
     private var framesOut = 0
 
-    public init(path: String, sampleRate: Int = 48_000, channels: Int = 2, threads: Int = 0) throws {
+    /// - Parameters:
+    ///   - channels: output channel count, in FFmpeg's default layout for that count.
+    ///   - layout: an FFmpeg channel layout name instead ("mono", "stereo", "5.1", "FL+FR+LFE", ...);
+    ///     the output is interleaved in that layout's order and `channels` is its count.
+    public init(path: String, sampleRate: Int = 48_000, channels: Int = 2, layout: String? = nil,
+                threads: Int = 0) throws {
         self.path = path
+        var requested = AVChannelLayout()
+        if let layout {
+            guard av_channel_layout_from_string(&requested, layout) == 0, requested.nb_channels > 0 else {
+                av_channel_layout_uninit(&requested)
+                throw MediaError(.invalidArgument, path: path, "'\(layout)' is not a channel layout FFmpeg knows")
+            }
+        } else {
+            av_channel_layout_default(&requested, Int32(channels))
+        }
+        let channels = Int(requested.nb_channels)
+        outputLayout = requested
         guard sampleRate > 0, sampleRate <= MediaLimits.maxSampleRate else {
             throw MediaError(.invalidArgument, path: path, "sample rate \(sampleRate) Hz is not in 1 ... \(MediaLimits.maxSampleRate)")
         }
@@ -41,7 +57,6 @@ public final class AudioReader {
         sourceChannels = Int(par.ch_layout.nb_channels)
         let d = input.context.pointee.duration
         duration = d > 0 ? Double(d) / Double(AV_TIME_BASE) : nil
-        av_channel_layout_default(&outputLayout, Int32(channels))
     }
 
     deinit {

@@ -18,6 +18,7 @@ final class StreamDecoder {
     private var finished = false
     /// First sign of damage (read error, corrupt packet, undecodable packet), reported at the end.
     private var damage: String?
+    private var consecutiveErrors = 0
 
     var path: String { input.path }
     var timeBase: AVRational { stream.pointee.time_base }
@@ -103,6 +104,7 @@ final class StreamDecoder {
         while true {
             let received = avcodec_receive_frame(codecContext, frame)
             if received >= 0 {
+                consecutiveErrors = 0
                 framesDecoded += 1
                 noteCoverage()
                 return true
@@ -113,8 +115,13 @@ final class StreamDecoder {
                 return false
             }
             if received != AVErrorCode.again {
-                // A broken frame: note it, keep going as FFmpeg's CLI does, report at the end.
+                // A broken frame: note it, keep going as FFmpeg's CLI does, report at the end —
+                // unless the decoder does nothing but fail.
                 noteDamage("a frame could not be decoded: \(FFmpegLog.describe(received))")
+                consecutiveErrors += 1
+                if consecutiveErrors > 256 {
+                    throw MediaError(.decodeFailed, path: path, "the decoder keeps failing: \(FFmpegLog.describe(received))")
+                }
                 if flushing { finished = true; try checkCompleteness(); return false }
                 continue
             }
@@ -194,8 +201,31 @@ final class StreamDecoder {
     /// Packets the container's index promises (0 when it does not say).
     var expectedPackets: Int { Int(stream.pointee.nb_frames) }
 
+    /// After a seek, counts and coverage no longer start at the beginning: only damage is checked.
+    private var seeked = false
+
+    /// Moves to the last key frame at or before `seconds` (from the file's origin) and resets the
+    /// decoder; the caller decodes forward to the exact time.
+    func seek(to seconds: Double) throws {
+        let target = Int64(((seconds + input.origin) / av_q2d(timeBase)).rounded(.down))
+        FFmpegLog.clear()
+        let ret = av_seek_frame(input.context, stream.pointee.index, target, AVSEEK_FLAG_BACKWARD)
+        if ret < 0 {
+            throw MediaError(.decodeFailed, path: path, "cannot seek to \(seconds) s: \(FFmpegLog.describe(ret))")
+        }
+        avcodec_flush_buffers(codecContext)
+        av_frame_unref(frame)
+        flushing = false
+        finished = false
+        seeked = true
+    }
+
     private func checkCompleteness() throws {
         let kind = stream.pointee.codecpar.pointee.codec_type == AVMEDIA_TYPE_VIDEO ? "video" : "audio"
+        if seeked {
+            if let damage { throw MediaError(.truncated, path: path, damage) }
+            return
+        }
         let expected = expectedPackets
         if expected > 0 && packetsRead < expected {
             throw MediaError(.truncated, path: path,

@@ -125,6 +125,16 @@ public final class VideoReader {
         }
     }
 
+    /// Continues from the key frame at or before `seconds`: the next frames are those from that key
+    /// frame on (their `time` tells where they are). Frame-rate resampling restarts there.
+    public func seek(to seconds: Double) throws {
+        try decoder.seek(to: seconds)
+        held = nil
+        incoming = nil
+        ended = false
+        emitted = 0
+    }
+
     /// Reads every remaining frame (for short clips; use `next()` to keep memory bounded).
     public func readAll() throws -> [VideoFrame] {
         var frames: [VideoFrame] = []
@@ -185,13 +195,14 @@ public final class VideoReader {
             throw MediaError(.decodeFailed, path: path, "converting a picture to RGB failed")
         }
         let w = outputSize.width, h = outputSize.height, plane = w * h
-        var pixels = [Float](repeating: 0, count: 3 * plane)
-        pixels.withUnsafeMutableBufferPointer { out in
+        // Every element is written below, so the array is not zero-filled first.
+        let pixels = [Float](unsafeUninitializedCapacity: 3 * plane) { out, count in
             // GBRP stores G, B, R in planes 0, 1, 2.
             for (channel, planeIndex) in [(0, 2), (1, 0), (2, 1)] {
                 PixelConversion.expand(UnsafePointer(dstData[planeIndex]!), srcStride: Int(dstStride[planeIndex]),
                                        width: w, height: h, into: out.baseAddress! + channel * plane)
             }
+            count = 3 * plane
         }
         return VideoFrame(width: w, height: h, pixels: pixels, time: time)
     }
@@ -230,6 +241,27 @@ public final class VideoReader {
         guard parts.count == 2, let w = Int(parts[0]), let h = Int(parts[1]), w > 0, h > 0 else { return nil }
         return PixelSize(w, h)
     }
+}
+
+/// The frame shown at `seconds` into a video (the last frame starting at or before it; the last
+/// frame if the video is shorter), e.g. for a thumbnail: `writePNG(try thumbnail(...), to: ...)`.
+/// Seeks to the key frame before and decodes forward, so it costs at most one GOP of decoding.
+public func thumbnail(path: String, at seconds: Double, size: PixelSize? = nil) throws -> VideoFrame {
+    guard seconds.isFinite, seconds >= 0 else {
+        throw MediaError(.invalidArgument, path: path, "time \(seconds) s is not a time in the file")
+    }
+    let reader = try VideoReader(path: path, size: size, threads: 1)
+    if seconds > 0 { try reader.seek(to: seconds) }
+    var shown: VideoFrame? = nil
+    while let frame = try reader.next() {
+        if frame.time > seconds + 1e-6, shown != nil { break }
+        shown = frame
+        if frame.time > seconds + 1e-6 { break }
+    }
+    guard let shown else {
+        throw MediaError(.emptyStream, path: path, "no picture could be decoded")
+    }
+    return shown
 }
 
 /// Reads a still image (PNG, JPEG, WebP, BMP, TIFF, ...) — or the first frame of a video — as one frame.

@@ -13,6 +13,11 @@ class MediaTestCase: XCTestCase {
     }
 
     override func tearDownWithError() throws {
+        // REEL_MEDIA_KEEP=1 keeps each test's files for inspection.
+        if ProcessInfo.processInfo.environment["REEL_MEDIA_KEEP"] != nil {
+            print("kept \(directory)")
+            return
+        }
         try? FileManager.default.removeItem(atPath: directory)
     }
 

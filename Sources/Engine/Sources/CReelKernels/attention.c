@@ -9,8 +9,8 @@
 #include <cblas.h>
 #include <stdlib.h>
 
-#define BQ 128
-#define BK 512
+#define BQ 256
+#define BK 256
 
 // Per-thread scratch, kept between calls so no task pays for mmap'd malloc.
 static __thread float *scratch = NULL;
@@ -40,20 +40,28 @@ static void softmax_block(int64_t bq, int64_t bk, float *S, const reel_attention
             int64_t limit = q0 + r - k0; // keys c <= limit are visible
             for (int64_t c = limit + 1 < 0 ? 0 : limit + 1; c < bk; c++) s[c] = -INFINITY;
         }
+        // Lane-wise max and sum so the loops vectorise (no -ffast-math here).
+        float lanes[16];
+        for (int k = 0; k < 16; k++) lanes[k] = -INFINITY;
+        int64_t c = 0;
+        for (; c + 16 <= bk; c += 16)
+            for (int k = 0; k < 16; k++) lanes[k] = s[c + k] > lanes[k] ? s[c + k] : lanes[k];
         float mx = -INFINITY;
-        for (int64_t c = 0; c < bk; c++) mx = s[c] > mx ? s[c] : mx;
+        for (int k = 0; k < 16; k++) mx = lanes[k] > mx ? lanes[k] : mx;
+        for (; c < bk; c++) mx = s[c] > mx ? s[c] : mx;
         float mnew = mx > m[r] ? mx : m[r];
         if (mnew == -INFINITY) { // every key so far masked
-            for (int64_t c = 0; c < bk; c++) s[c] = 0.0f;
+            for (c = 0; c < bk; c++) s[c] = 0.0f;
             continue;
         }
         float corr = m[r] == -INFINITY ? 0.0f : reel_expf(m[r] - mnew);
+        for (c = 0; c < bk; c++) s[c] = reel_expf_masked(s[c] - mnew);
+        for (int k = 0; k < 16; k++) lanes[k] = 0;
+        for (c = 0; c + 16 <= bk; c += 16)
+            for (int k = 0; k < 16; k++) lanes[k] += s[c + k];
         float sum = 0;
-        for (int64_t c = 0; c < bk; c++) {
-            float p = reel_expf_masked(s[c] - mnew);
-            s[c] = p;
-            sum += p;
-        }
+        for (int k = 0; k < 16; k++) sum += lanes[k];
+        for (; c < bk; c++) sum += s[c];
         l[r] = l[r] * corr + sum;
         m[r] = mnew;
         if (corr != 1.0f) {

@@ -81,16 +81,8 @@ void reel_pad(int64_t outer, int sd, const int64_t *in, const int64_t *lo, const
 
 // MARK: convolution
 
-typedef struct {
-    int64_t batch, cin, cout, groups, cin_g, cout_g;
-    int64_t in[3], k[3], s[3], d[3], o[3];
-    int64_t P, K, chunk, nchunks;
-    const float *x, *w, *bias;
-    float *out;
-} conv_job;
 
-// Writes col[(c * K + kk) * np + i] for output positions p0 .. p0 + np.
-static void im2col_chunk(const conv_job *j, const float *xg, int64_t p0, int64_t np, float *col) {
+void reel_im2col_chunk(const conv_job *j, const float *xg, int64_t p0, int64_t np, float *col) {
     int64_t in12 = j->in[1] * j->in[2];
     for (int64_t c = 0; c < j->cin_g; c++) {
         const float *xc = xg + c * j->in[0] * in12;
@@ -127,7 +119,7 @@ static void conv_task(void *vctx, int64_t t) {
     float *og = j->out + (b * j->cout + g * j->cout_g) * j->P + p0;
     int64_t kdim = j->cin_g * j->K;
     float *col = col_buffer(kdim * np);
-    im2col_chunk(j, xg, p0, np, col);
+    reel_im2col_chunk(j, xg, p0, np, col);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)j->cout_g, (int)np, (int)kdim, 1.0f,
                 wg, (int)kdim, col, (int)np, 0.0f, og, (int)j->P);
     if (j->bias) {

@@ -235,24 +235,24 @@ void reel_prelu(int64_t outer, int64_t channels, int64_t inner, float *out, cons
 
 // MARK: dtype conversion
 
-typedef struct { float *f; uint16_t *h; const float *cf; const uint16_t *ch; } conv_job;
+typedef struct { float *f; uint16_t *h; const float *cf; const uint16_t *ch; } dtype_job;
 
 REEL_MULTIVERSION
 static void bf16_to_f32_range(void *vctx, int64_t lo, int64_t hi) {
-    const conv_job *j = vctx;
+    const dtype_job *j = vctx;
     for (int64_t i = lo; i < hi; i++) {
         uint32_t b = (uint32_t)j->ch[i] << 16;
         memcpy(&j->f[i], &b, 4);
     }
 }
 void reel_bf16_to_f32(int64_t n, float *out, const uint16_t *in) {
-    conv_job j = {out, NULL, NULL, in};
+    dtype_job j = {out, NULL, NULL, in};
     reel_parallel_range(n, 1 << 16, bf16_to_f32_range, &j);
 }
 
 REEL_MULTIVERSION
 static void f16_to_f32_range(void *vctx, int64_t lo, int64_t hi) {
-    const conv_job *j = vctx;
+    const dtype_job *j = vctx;
     for (int64_t i = lo; i < hi; i++) {
         _Float16 h;
         memcpy(&h, &j->ch[i], 2);
@@ -260,13 +260,13 @@ static void f16_to_f32_range(void *vctx, int64_t lo, int64_t hi) {
     }
 }
 void reel_f16_to_f32(int64_t n, float *out, const uint16_t *in) {
-    conv_job j = {out, NULL, NULL, in};
+    dtype_job j = {out, NULL, NULL, in};
     reel_parallel_range(n, 1 << 16, f16_to_f32_range, &j);
 }
 
 REEL_MULTIVERSION
 static void f32_to_bf16_range(void *vctx, int64_t lo, int64_t hi) {
-    const conv_job *j = vctx;
+    const dtype_job *j = vctx;
     for (int64_t i = lo; i < hi; i++) {
         uint32_t b;
         memcpy(&b, &j->cf[i], 4);
@@ -276,20 +276,20 @@ static void f32_to_bf16_range(void *vctx, int64_t lo, int64_t hi) {
     }
 }
 void reel_f32_to_bf16(int64_t n, uint16_t *out, const float *in) {
-    conv_job j = {NULL, out, in, NULL};
+    dtype_job j = {NULL, out, in, NULL};
     reel_parallel_range(n, 1 << 16, f32_to_bf16_range, &j);
 }
 
 REEL_MULTIVERSION
 static void f32_to_f16_range(void *vctx, int64_t lo, int64_t hi) {
-    const conv_job *j = vctx;
+    const dtype_job *j = vctx;
     for (int64_t i = lo; i < hi; i++) {
         _Float16 h = (_Float16)j->cf[i];
         memcpy(&j->h[i], &h, 2);
     }
 }
 void reel_f32_to_f16(int64_t n, uint16_t *out, const float *in) {
-    conv_job j = {NULL, out, in, NULL};
+    dtype_job j = {NULL, out, in, NULL};
     reel_parallel_range(n, 1 << 16, f32_to_f16_range, &j);
 }
 

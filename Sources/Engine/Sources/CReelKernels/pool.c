@@ -21,7 +21,7 @@
 extern void openblas_set_num_threads(int);
 
 #define MAX_WORKERS 256
-#define SPIN_ROUNDS 20000
+#define SPIN_ROUNDS 4000
 
 static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t region_lock = PTHREAD_MUTEX_INITIALIZER; // one parallel region at a time

@@ -63,6 +63,26 @@ void reel_sgemm_batched(int64_t batch, int transA, int transB, int64_t m, int64_
 /// activation (REEL_UNARY_* or -1 for none).
 void reel_add_bias_rows(int64_t m, int64_t n, float *C, int64_t ldc, const float *bias, int activation);
 
+// MARK: bf16 GEMM (AVX512-BF16) -----------------------------------------------
+
+/// Weights [n, k] rounded to bf16 and packed for the bf16 kernel (opaque).
+typedef struct reel_bf16_weight reel_bf16_weight;
+/// True when the cpu has AVX512-BF16 (reel_bf16_linear may be called).
+int reel_bf16_gemm_available(void);
+reel_bf16_weight *reel_bf16_pack_weight(int64_t n, int64_t k, const float *w, int64_t ldw);
+void reel_bf16_free_weight(reel_bf16_weight *w);
+int64_t reel_bf16_weight_bytes(const reel_bf16_weight *w);
+/// out[m, n] = bf16(x[m, k]) · bf16(w)ᵀ, accumulated in fp32.
+void reel_bf16_linear(int64_t m, const float *x, int64_t ldx, const reel_bf16_weight *w, float *out, int64_t ldo);
+/// A convolution weight [cout, k = cin/groups * kernel] rounded and packed for the bf16 kernel (opaque).
+typedef struct reel_bf16_conv_weight reel_bf16_conv_weight;
+reel_bf16_conv_weight *reel_bf16_pack_conv_weight(int64_t cout, int64_t k, const float *w);
+void reel_bf16_free_conv_weight(reel_bf16_conv_weight *w);
+/// reel_conv_nd on the bf16 kernel; w[g] is group g's packed weight.
+void reel_conv_nd_bf16(int sd, int64_t batch, int64_t cin, int64_t cout, int64_t groups,
+                       const int64_t *in, const int64_t *k, const int64_t *stride, const int64_t *dilation,
+                       const int64_t *outsz, const float *x, reel_bf16_conv_weight *const *w, const float *bias, float *out);
+
 // MARK: copies --------------------------------------------------------------
 
 /// out (contiguous, `ndim` dims of `shape`) = x read through `strides`.

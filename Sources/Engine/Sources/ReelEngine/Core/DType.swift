@@ -29,3 +29,17 @@ func convertToFloat(_ dtype: DType, _ src: UnsafeRawPointer, _ dst: UnsafeMutabl
     case .uint8, .bool: for i in 0..<count { dst[i] = Float(src.load(fromByteOffset: i, as: UInt8.self)) }
     }
 }
+
+extension Tensor {
+    /// The values rounded to the nearest bf16 (ties to even), still as fp32:
+    /// what a bf16 weight file or the bf16 GEMM sees.
+    public func roundedToBF16() -> Tensor {
+        let c = contiguous()
+        let half = UnsafeMutablePointer<UInt16>.allocate(capacity: Swift.max(count, 1))
+        defer { half.deallocate() }
+        reel_f32_to_bf16(Int64(count), half, c.data)
+        let out = Tensor(uninitialized: shape)
+        reel_bf16_to_f32(Int64(count), out.data, half)
+        return out
+    }
+}

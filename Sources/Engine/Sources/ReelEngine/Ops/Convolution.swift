@@ -39,34 +39,48 @@ public func pad(_ x: Tensor, _ pads: [(Int, Int)], mode: PaddingMode = .zeros) t
 /// x[N, Cin, spatial...], weight[Cout, Cin/groups, kernel...], bias[Cout].
 public func convolution(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: [Int], padding: [(Int, Int)],
                         dilation: [Int], groups: Int = 1, paddingMode: PaddingMode = .zeros) throws -> Tensor {
-    let sd = weight.ndim - 2
-    guard sd >= 1 && sd <= 3, x.ndim == sd + 2, stride.count == sd, padding.count == sd, dilation.count == sd else {
-        throw EngineError.shape("conv\(sd)d: input \(x.shape), weight \(weight.shape), stride \(stride), dilation \(dilation)")
-    }
-    let (n, cin, cout) = (x.shape[1 - 1], x.shape[1], weight.shape[0])
-    guard groups > 0, cin % groups == 0, cout % groups == 0, weight.shape[1] == cin / groups else {
-        throw EngineError.shape("conv\(sd)d: weight \(weight.shape) does not fit \(cin) input channels in \(groups) groups")
-    }
-    guard stride.allSatisfy({ $0 > 0 }), dilation.allSatisfy({ $0 > 0 }) else {
-        throw EngineError.argument("conv\(sd)d: stride and dilation must be positive")
-    }
-    try checkVector(bias, cout, "conv bias")
-    let padded = try pad(x, padding, mode: paddingMode).contiguous()
-    let inSize = Array(padded.shape.suffix(sd)), kernel = Array(weight.shape.suffix(sd))
-    var outSize: [Int] = []
-    for i in 0..<sd {
-        let o = (inSize[i] - dilation[i] * (kernel[i] - 1) - 1) / stride[i] + 1
-        guard inSize[i] - dilation[i] * (kernel[i] - 1) - 1 >= 0 else {
-            throw EngineError.shape("conv\(sd)d: kernel \(kernel) larger than the padded input \(inSize)")
-        }
-        outSize.append(o)
-    }
-    let out = Tensor(uninitialized: [n, cout] + outSize)
+    let g = try ConvGeometry(x, weightShape: weight.shape, bias: bias, stride: stride, padding: padding,
+                             dilation: dilation, groups: groups, paddingMode: paddingMode)
+    let out = Tensor(uninitialized: g.outShape)
     let w = weight.contiguous(), b = bias?.contiguous()
-    reel_conv_nd(Int32(sd), Int64(n), Int64(cin), Int64(cout), Int64(groups), inSize.map(Int64.init),
-                 kernel.map(Int64.init), stride.map(Int64.init), dilation.map(Int64.init), outSize.map(Int64.init),
-                 padded.data, w.data, b?.data, out.data)
+    reel_conv_nd(Int32(g.sd), Int64(g.batch), Int64(g.cin), Int64(g.cout), Int64(groups), g.inSize.map(Int64.init),
+                 g.kernel.map(Int64.init), stride.map(Int64.init), dilation.map(Int64.init), g.outSize.map(Int64.init),
+                 g.padded.data, w.data, b?.data, out.data)
     return out
+}
+
+/// Shapes of one convolution, checked, with the input already padded.
+struct ConvGeometry {
+    let sd, batch, cin, cout: Int
+    let padded: Tensor
+    let inSize, kernel, outSize: [Int]
+    var outShape: [Int] { [batch, cout] + outSize }
+
+    init(_ x: Tensor, weightShape: [Int], bias: Tensor?, stride: [Int], padding: [(Int, Int)], dilation: [Int],
+         groups: Int, paddingMode: PaddingMode) throws {
+        sd = weightShape.count - 2
+        guard sd >= 1 && sd <= 3, x.ndim == sd + 2, stride.count == sd, padding.count == sd, dilation.count == sd else {
+            throw EngineError.shape("conv\(sd)d: input \(x.shape), weight \(weightShape), stride \(stride), dilation \(dilation)")
+        }
+        (batch, cin, cout) = (x.shape[0], x.shape[1], weightShape[0])
+        guard groups > 0, cin % groups == 0, cout % groups == 0, weightShape[1] == cin / groups else {
+            throw EngineError.shape("conv\(sd)d: weight \(weightShape) does not fit \(cin) input channels in \(groups) groups")
+        }
+        guard stride.allSatisfy({ $0 > 0 }), dilation.allSatisfy({ $0 > 0 }) else {
+            throw EngineError.argument("conv\(sd)d: stride and dilation must be positive")
+        }
+        try checkVector(bias, cout, "conv bias")
+        padded = try pad(x, padding, mode: paddingMode).contiguous()
+        inSize = Array(padded.shape.suffix(sd))
+        kernel = Array(weightShape.suffix(sd))
+        var o: [Int] = []
+        for i in 0..<sd {
+            let span = inSize[i] - dilation[i] * (kernel[i] - 1) - 1
+            guard span >= 0 else { throw EngineError.shape("conv\(sd)d: kernel \(kernel) larger than the padded input \(inSize)") }
+            o.append(span / stride[i] + 1)
+        }
+        outSize = o
+    }
 }
 
 /// torch.nn.functional.conv1d. `causal` pads 2·padding before and nothing after.

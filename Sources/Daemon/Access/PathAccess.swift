@@ -12,7 +12,7 @@ import ReelProtocol
 
 enum AccessMode: String { case read, write }
 
-enum AccessPolicy {
+enum PathAccess {
     static func check(_ path: String, _ mode: AccessMode, for peer: Peer) -> Result<Void, RPCError> {
         func deny(_ why: String) -> Result<Void, RPCError> {
             .failure(RPCError(.accessDenied, "access denied: \(path): \(why)",

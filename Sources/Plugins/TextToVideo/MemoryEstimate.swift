@@ -1,0 +1,39 @@
+import Foundation
+import ReelEngine
+import ReelModels
+
+/// What loading a WanPipeline directory and running its default generation
+/// costs, before anything is loaded: fp32 weights (counted from the
+/// safetensors headers, whatever their stored dtype) plus the activations.
+struct MemoryEstimate {
+    var transformerBytes = 0, vaeBytes = 0, textEncoderBytes = 0, activationBytes = 0
+    var totalBytes: Int { transformerBytes + vaeBytes + textEncoderBytes + activationBytes }
+
+    init(modelDirectory dir: String) throws {
+        transformerBytes = MemoryEstimate.fp32Bytes(of: dir + "/transformer")
+        vaeBytes = MemoryEstimate.fp32Bytes(of: dir + "/vae")
+        textEncoderBytes = MemoryEstimate.fp32Bytes(of: dir + "/text_encoder")
+        if textEncoderBytes == 0, let pointer = try? String(contentsOfFile: dir + "/text_encoder/reel_text_encoder.json", encoding: .utf8),
+           let range = pointer.range(of: "\"store_dir\": \"") {
+            // reel's default model: the text encoder lives in the model store.
+            let name = pointer[range.upperBound...].prefix { $0 != "\"" }
+            textEncoderBytes = MemoryEstimate.fp32Bytes(of: ModelStore.default.root.appendingPathComponent(String(name)).path)
+        }
+        let t = try WanTransformer3DModel.Configuration.load(dir + "/transformer/config.json")
+        let v = try AutoencoderKLWan.Configuration.load(dir + "/vae/config.json")
+        let d = ModelDefaults(directory: dir)
+        activationBytes = WanTextToVideoPipeline.estimateBytes(transformer: t, vae: v, width: d.width, height: d.height,
+                                                               frames: d.frames, textTokens: 512, guided: d.guidance > 1).activations
+    }
+
+    /// 4 bytes per element of every tensor in the directory's safetensors files.
+    static func fp32Bytes(of directory: String) -> Int {
+        guard let files = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return 0 }
+        var total = 0
+        for f in files where f.hasSuffix(".safetensors") {
+            guard let st = try? SafetensorsFile(path: directory + "/" + f) else { continue }
+            for name in st.names { total += 4 * ((try? st.info(name).shape.reduce(1, *)) ?? 0) }
+        }
+        return total
+    }
+}

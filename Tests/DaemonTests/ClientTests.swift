@@ -1,0 +1,70 @@
+// The `reel` client against the real daemon: output, --json, exit codes.
+import Foundation
+import ReelProtocol
+import ReelTestSupport
+import XCTest
+
+final class ClientTests: XCTestCase {
+    func reel(_ args: [String], socket: String, cwd: String? = nil) throws -> (status: Int32, out: String, err: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: try BuildProducts.path("reel"))
+        p.arguments = args
+        var env = ProcessInfo.processInfo.environment
+        env["REEL_SOCKET"] = socket
+        p.environment = env
+        if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    func testDaemonNotRunningIsExitCode3WithAHint() throws {
+        let r = try reel(["info"], socket: "/tmp/reel-no-such-dir/reel.sock")
+        XCTAssertEqual(r.status, 3)
+        XCTAssertTrue(r.err.contains("reeld is not running"), r.err)
+        XCTAssertTrue(r.err.contains("systemctl --user start reeld"), r.err)
+    }
+
+    func testRunInfoJobsAndExitCodes() throws {
+        let d = try startDaemon()
+        let info = try reel(["info", "--json"], socket: d.socket)
+        XCTAssertEqual(info.status, 0, info.err)
+        XCTAssertEqual(try JSON.parse(info.out.trimmingCharacters(in: .whitespacesAndNewlines))["abi_version"], 1)
+
+        // A relative output path is made absolute against the client's directory.
+        let run = try reel(["run", "fixture.render", "output=rel.raw", "frames=3", "width=4", "height=4"], socket: d.socket, cwd: d.outputDir)
+        XCTAssertEqual(run.status, 0, run.err)
+        XCTAssertEqual(run.out.trimmingCharacters(in: .whitespacesAndNewlines), d.outputDir + "/rel.raw")
+        XCTAssertTrue(run.err.contains("render"), "plain progress lines when not on a terminal: \(run.err)")
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: d.outputDir + "/rel.raw")).count, 3 * 4 * 4 * 3)
+
+        let failed = try reel(["run", "fixture.render", "output=/\(d.outputDir)/f.raw", "fail_at_frame=1"], socket: d.socket)
+        XCTAssertEqual(failed.status, 1)
+        XCTAssertTrue(failed.err.contains("fixture failure requested"), failed.err)
+
+        let usage = try reel(["run", "fixture.render", "novalue"], socket: d.socket)
+        XCTAssertEqual(usage.status, 2)
+
+        let detached = try reel(["run", "--detach", "echo.run", "message=hi"], socket: d.socket)
+        XCTAssertEqual(detached.status, 0)
+        let id = detached.out.trimmingCharacters(in: .whitespacesAndNewlines)
+        let waited = try reel(["wait", id, "--json"], socket: d.socket)
+        XCTAssertEqual(waited.status, 0, waited.err)
+        let last = try XCTUnwrap(waited.out.split(separator: "\n").last)
+        XCTAssertEqual(try JSON.parse(String(last))["result"]?["echo"]?["message"], "hi")
+
+        let jobs = try reel(["jobs"], socket: d.socket)
+        XCTAssertTrue(jobs.out.contains(id), jobs.out)
+        let ps = try reel(["ps"], socket: d.socket)
+        XCTAssertTrue(ps.out.contains("fix"), ps.out)
+        let path = try reel(["socket-path"], socket: d.socket)
+        XCTAssertEqual(path.out.trimmingCharacters(in: .whitespacesAndNewlines), d.socket)
+        let notFound = try reel(["job", "j0"], socket: d.socket)
+        XCTAssertEqual(notFound.status, 1)
+        XCTAssertTrue(notFound.err.contains("job not found"), notFound.err)
+    }
+}

@@ -1,0 +1,43 @@
+import ReelProtocol
+import XCTest
+
+final class SchemaTests: XCTestCase {
+    let schema: JSON = [
+        "type": "object",
+        "properties": [
+            "n": ["type": "integer", "minimum": 1, "maximum": 10],
+            "s": ["type": "string", "enum": ["a", "b"]],
+            "l": ["type": "array", "items": ["type": "number"], "maxItems": 2],
+            "o": ["type": "object", "properties": ["x": ["type": "boolean"]], "required": ["x"]],
+            "k": ["type": ["integer", "string"]],
+        ],
+        "required": ["n"],
+        "additionalProperties": false,
+    ]
+
+    func violation(_ v: JSON) -> String? { SchemaValidator.firstViolation(of: v, against: schema).map(\.description) }
+
+    func testValid() {
+        XCTAssertNil(violation(["n": 3, "s": "a", "l": [1, 2.5], "o": ["x": true], "k": "5m"]))
+        XCTAssertNil(violation(["n": 3.0]), "3.0 is an integer in JSON")
+    }
+
+    func testViolationsNameTheField() {
+        XCTAssertEqual(violation([:]), "/n: required field is missing")
+        XCTAssertEqual(violation(["n": 0]), "/n: must be ≥ 1, got 0")
+        XCTAssertEqual(violation(["n": 2.5]), "/n: expected integer, got number")
+        XCTAssertEqual(violation(["n": 1, "s": "c"]), #"/s: must be one of "a", "b""#)
+        XCTAssertEqual(violation(["n": 1, "l": [1, "x"]]), "/l/1: expected number, got string")
+        XCTAssertEqual(violation(["n": 1, "l": [1, 2, 3]]), "/l: must have at most 2 items")
+        XCTAssertEqual(violation(["n": 1, "o": [:]]), "/o/x: required field is missing")
+        XCTAssertEqual(violation(["n": 1, "zz": 1]), "/zz: unknown field")
+        XCTAssertEqual(violation(["n": 1, "k": true]), "/k: expected integer or string, got boolean")
+    }
+
+    func testMethodTableParams() {
+        let get = Methods.byName["job.get"]!
+        if case .failure(let e) = get.validate(["x"]) { XCTFail("\(e)") }
+        if case .success = get.validate(nil) { XCTFail("id is required") }
+        if case .success = get.validate(["a", "b"]) { XCTFail("too many positional params") }
+    }
+}

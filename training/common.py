@@ -1,0 +1,96 @@
+"""Shared training machinery: seeds, resumable checkpoints, loss logs and their plots, the LR schedule."""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+def seed_everything(seed: int):
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def device() -> str:
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def save_checkpoint(path: Path, state: dict):
+    """Atomic: a crash mid-write never leaves a half checkpoint in place of a good one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: Path) -> dict | None:
+    return torch.load(path, map_location="cpu", weights_only=False) if path.exists() else None
+
+
+def lr_at(step: int, total: int, base: float, warmup: int = 200, floor: float = 0.1) -> float:
+    """Linear warm-up, then cosine decay to floor*base at `total`."""
+    if step < warmup:
+        return base * (step + 1) / warmup
+    p = min(1.0, (step - warmup) / max(1, total - warmup))
+    return base * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * p)))
+
+
+class LossLog:
+    """Appends one CSV row per logged step; survives resumption (rows past the resumed step are dropped)."""
+
+    def __init__(self, path: Path, fields: list[str], resume_step: int = 0):
+        self.path, self.fields = path, ["step", "time"] + fields
+        rows = []
+        if path.exists() and resume_step > 0:
+            with open(path) as f:
+                rows = [r for r in csv.DictReader(f) if int(r["step"]) <= resume_step]
+        with open(path, "w", newline="") as f:
+            w = csv.DictWriter(f, self.fields)
+            w.writeheader()
+            w.writerows(rows)
+
+    def add(self, step: int, **vals):
+        with open(self.path, "a", newline="") as f:
+            csv.DictWriter(f, self.fields).writerow({"step": step, "time": round(time.time(), 1),
+                                                     **{k: f"{v:.6g}" for k, v in vals.items()}})
+
+
+def plot_losses(csv_path: Path, png_path: Path, title: str):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    with open(csv_path) as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        return
+    keys = [k for k in rows[0] if k not in ("step", "time")]
+    fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3.2))
+    axes = np.atleast_1d(axes)
+    steps = np.array([int(r["step"]) for r in rows])
+    for ax, k in zip(axes, keys):
+        v = np.array([float(r[k]) for r in rows])
+        ax.plot(steps, v, lw=0.6, alpha=0.4)
+        if len(v) > 20:   # a running mean makes the trend readable
+            w = max(5, len(v) // 50)
+            ax.plot(steps[w - 1:], np.convolve(v, np.ones(w) / w, mode="valid"), lw=1.4)
+        ax.set_title(k)
+        ax.set_xlabel("step")
+        if np.all(v > 0) and k != "psnr":
+            ax.set_yscale("log")
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(png_path, dpi=90)
+    plt.close(fig)
+
+
+def write_json(path: Path, obj):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(obj, indent=2) + "\n")

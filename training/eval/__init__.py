@@ -1,0 +1,1 @@
+"""Evaluation: a pixel analyzer for generated clips, prompt parsing, and the held-out benchmark."""

@@ -1,0 +1,115 @@
+"""The held-out benchmark: generate every held-out prompt, analyze the clips, report accuracies; and the
+autoencoder's reconstruction PSNR on fresh world clips.
+
+    python -m training.eval.benchmark --model models/reel-t2v-default --minilm ~/.local/share/reel/models/all-minilm-l6-v2 --out runs/eval
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..world import WorldConfig, eval_prompts, render
+from ..world.spec import ClipSpec
+from .analyzer import analyze
+from .analyze import score
+from .prompts import parse
+
+
+def score_clips(prompts: list[dict], clips: np.ndarray) -> dict:
+    rows = []
+    for p, fr in zip(prompts, clips):
+        a = analyze(fr)
+        wanted = {"colour": p["colour"], "shape": p["shape"], "motion": p["motion"]}
+        s = score(a, wanted)
+        rows.append({"id": p["id"], "prompt": p["prompt"], "paraphrase": p["paraphrase"], **{f"ok_{k}": v for k, v in s.items()},
+                     "measured": {"colour": a.colour, "shape": a.shape, "motion": a.motion}, "wanted": wanted,
+                     "parsed_ok": parse(p["prompt"]) == wanted})
+    acc = lambda k, rs: float(np.mean([r[f"ok_{k}"] for r in rs])) if rs else float("nan")
+    summary = {}
+    for name, rs in (("all", rows), ("paraphrase", [r for r in rows if r["paraphrase"]]),
+                     ("train_templates", [r for r in rows if not r["paraphrase"]])):
+        summary[name] = {"n": len(rs), "colour": acc("colour", rs), "motion": acc("motion", rs), "shape": acc("shape", rs),
+                         "alignment": float(np.mean([(r["ok_colour"] + r["ok_motion"]) / 2 for r in rs])) if rs else float("nan")}
+    return {"summary": summary, "rows": rows}
+
+
+@torch.no_grad()
+def vae_psnr(vae, n: int = 64, seed: int = 424242, device: str = "cpu", batch: int = 16) -> dict:
+    """Round trip of fresh world clips through the autoencoder, measured on 8-bit frames."""
+    from ..data import build
+    frames = build(seed, n)
+    vals = []
+    for i in range(0, n, batch):
+        x = torch.from_numpy(frames[i:i + batch]).to(device).permute(0, 4, 1, 2, 3).float() / 127.5 - 1
+        z = vae.encode(x.to(vae.dtype)).latent_dist.mode()
+        rec = vae.decode(z).sample.float()
+        rec8 = ((rec.clamp(-1, 1) + 1) * 127.5).round()
+        mse = (rec8 - (x + 1) * 127.5).pow(2).flatten(1).mean(1)
+        vals.append((10 * torch.log10(255.0 ** 2 / mse.clamp_min(1e-6))).cpu())
+    v = torch.cat(vals).numpy()
+    return {"n": n, "seed": seed, "psnr_mean": float(v.mean()), "psnr_min": float(v.min()), "psnr_median": float(np.median(v))}
+
+
+def sample_sheet(clips: np.ndarray, prompts: list[str], path: Path, frames=(0, 4, 8, 12, 16), scale: int = 2):
+    """A PNG: one row per clip, a few frames across, upscaled with nearest neighbours."""
+    from PIL import Image
+    rows = [np.concatenate([c[t] for t in frames], 1) for c in clips]
+    img = np.concatenate(rows, 0)
+    Image.fromarray(img).resize((img.shape[1] * scale, img.shape[0] * scale), Image.NEAREST).save(path)
+    path.with_suffix(".txt").write_text("\n".join(prompts) + "\n")
+
+
+def markdown(res: dict, vae: dict | None) -> str:
+    s = res["summary"]
+    lines = ["| prompts | n | colour | motion | shape (rough) | alignment |", "|---|---|---|---|---|---|"]
+    for k in ("all", "train_templates", "paraphrase"):
+        r = s[k]
+        lines.append(f"| {k} | {r['n']} | {r['colour']:.1%} | {r['motion']:.1%} | {r['shape']:.1%} | {r['alignment']:.1%} |")
+    if vae:
+        lines.append("")
+        lines.append(f"VAE reconstruction PSNR on {vae['n']} fresh world clips: mean {vae['psnr_mean']:.2f} dB, "
+                     f"median {vae['psnr_median']:.2f} dB, min {vae['psnr_min']:.2f} dB")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    from ..sample import load_pipeline, generate, defaults
+    from ..text_encoder import MiniLM
+    from ..common import device as pick_device
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", type=Path, required=True)
+    ap.add_argument("--minilm", type=Path, required=True, help="the fetched MiniLM directory")
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--steps", type=int)
+    ap.add_argument("--guidance", type=float)
+    ap.add_argument("--limit", type=int, help="only the first N prompts")
+    ap.add_argument("--reference", action="store_true", help="also score the world's own renderings (analyzer check)")
+    ap.add_argument("--vae-clips", type=int, default=64)
+    a = ap.parse_args(argv)
+    dev = pick_device()
+    a.out.mkdir(parents=True, exist_ok=True)
+    d = defaults(a.model)
+    pipe = load_pipeline(a.model, dev)
+    enc = MiniLM(a.minilm, device=dev)
+    prompts = eval_prompts()[: a.limit]
+    clips = generate(pipe, enc, [p["prompt"] for p in prompts], [p["seed"] for p in prompts],
+                     steps=a.steps or d["steps"], guidance=a.guidance or d["guidance_scale"], device=dev)
+    res = score_clips(prompts, clips)
+    vae = vae_psnr(pipe.vae, n=a.vae_clips, device=dev) if a.vae_clips else None
+    out = {"model": str(a.model), "steps": a.steps or d["steps"], "guidance": a.guidance or d["guidance_scale"],
+           "generated": res, "vae": vae}
+    if a.reference:
+        ref = np.stack([render(ClipSpec.from_dict(p["spec"])).frames for p in prompts])
+        out["reference"] = score_clips(prompts, ref)["summary"]
+    (a.out / "results.json").write_text(json.dumps(out, indent=2))
+    (a.out / "table.md").write_text(markdown(res, vae))
+    sample_sheet(clips[:8], [p["prompt"] for p in prompts[:8]], a.out / "samples.png")
+    print(markdown(res, vae))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,300 @@
+"""The whole pipeline, resumable: world data -> text embeddings -> autoencoder -> latents -> transformer (with
+decoder fine-tuning on the frozen encoder's latents) -> export -> held-out evaluation.
+
+    python -m training.run_all --run-dir training/runs/default --minilm ~/.local/share/reel/models/all-minilm-l6-v2 \
+        --export models/reel-t2v-default
+
+Every phase checkpoints into --run-dir and a rerun continues where the last one stopped (the time budgets
+make one session stop cleanly; run it again to go on). Seeds are fixed: --data-seed picks the clips, --seed
+the training noise.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .common import device as pick_device, plot_losses, seed_everything, write_json, LossLog
+from .data import load_or_build
+from .models import DiTConfig, VAEConfig, TINY_DIT, TINY_VAE, count, make_dit, make_vae
+from .text_encoder import MiniLM
+from .trainers import DiTTrainer, VAETrainer, frames_to_tensor
+from .world import WorldConfig, eval_prompts
+
+
+def log(msg: str):
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def run_phase(trainers: list, budget: float, log_every: int, ckpt_every: int, logs: dict, calibrate: bool):
+    """Step the trainers in turn until all are done or the time budget is spent. On a fresh start the step
+    totals shrink to what the budget allows (measured over the first steps), so the LR schedule completes."""
+    t0 = time.time()
+    live = [t for t in trainers if not t.done()]
+    calibrated = not calibrate
+    n, t10 = 0, None
+    while live and time.time() - t0 < budget:
+        for tr in live:
+            m = tr.step()
+            if tr.step_n % log_every == 0 or tr.step_n == 1:
+                logs[tr.name].add(tr.step_n, **m)
+            if tr.step_n % ckpt_every == 0:
+                tr.save()
+        n += 1
+        if n == 10:
+            t10 = time.time()
+        if not calibrated and n == 40:          # rounds 10..40: past the first steps' warm-up costs
+            per = (time.time() - t10) / 30
+            fit = int((budget - (time.time() - t0)) / per) + n
+            for tr in live:
+                if tr.step_n == n and fit < tr.total:
+                    log(f"{tr.name}: {per * 1000:.0f} ms per round, budget allows {fit} of {tr.total} steps")
+                    tr.total = fit
+            calibrated = True
+        if n % 200 == 0:
+            log(" ".join(f"{tr.name} {tr.step_n}/{tr.total} " + ",".join(f"{k}={v:.4g}" for k, v in m.items()
+                         if k in ("loss", "psnr")) for tr in live))
+        live = [t for t in live if not t.done()]
+    for tr in trainers:
+        tr.save()
+    return all(t.done() for t in trainers)
+
+
+@torch.no_grad()
+def encode_latents(vae, frames, device, batch=64) -> torch.Tensor:
+    out = []
+    for i in range(0, len(frames), batch):
+        x = frames_to_tensor(frames[i:i + batch], device)
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device == "cuda"):
+            h = vae._encode(x)
+        out.append(h.float().chunk(2, dim=1)[0])
+    return torch.cat(out)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--run-dir", type=Path, required=True)
+    ap.add_argument("--minilm", type=Path, required=True)
+    ap.add_argument("--export", type=Path)
+    ap.add_argument("--tiny", action="store_true", help="tiny models, for a smoke test of the whole pipeline")
+    ap.add_argument("--clips", type=int, default=16000)
+    ap.add_argument("--captions-per-clip", type=int, default=3)
+    ap.add_argument("--data-seed", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--vae-steps", type=int, default=6000)
+    ap.add_argument("--vae-batch", type=int, default=16)
+    ap.add_argument("--vae-lr", type=float, default=4e-4)
+    ap.add_argument("--vae-window", type=int, default=5, help="frames per training window (4k+1; 0 = whole clip)")
+    ap.add_argument("--vae-crop", type=int, default=32, help="square crop size, a multiple of 8 (0 = whole frame)")
+    ap.add_argument("--vae-whole-fraction", type=float, default=0.5,
+                    help="the last fraction of autoencoder steps trains on whole clips (no window, no crop)")
+    ap.add_argument("--decoder-batch", type=int, default=8)
+    ap.add_argument("--vae-budget", type=float, default=1e9, help="seconds for this session's autoencoder phase")
+    ap.add_argument("--opl-weight", type=float, default=0.1, help="Movie Gen's outlier penalty (0 = off)")
+    ap.add_argument("--dit-steps", type=int, default=20000)
+    ap.add_argument("--dit-batch", type=int, default=128)
+    ap.add_argument("--dit-lr", type=float, default=3e-4)
+    ap.add_argument("--decoder-steps", type=int, default=6000, help="decoder fine-tuning beside the transformer")
+    ap.add_argument("--joint-budget", type=float, default=1e9)
+    ap.add_argument("--log-every", type=int, default=10)
+    ap.add_argument("--ckpt-every", type=int, default=500)
+    ap.add_argument("--sample-steps", type=int, default=30)
+    ap.add_argument("--eval-limit", type=int)
+    ap.add_argument("--psnr-clips", type=int, default=64)
+    ap.add_argument("--flow-shift", type=float, help="with --guidance: skip the validation sweep, use these")
+    ap.add_argument("--guidance", type=float)
+    ap.add_argument("--vae-dtype", default="bfloat16")
+    ap.add_argument("--total-budget", type=float, help="seconds for this whole session: after the data, the "
+                    "autoencoder and joint phases share what is left (less --reserve for export and evaluation)")
+    ap.add_argument("--reserve", type=float, default=75)
+    ap.add_argument("--vae-share", type=float, default=0.5)
+    ap.add_argument("--commit", help="the training code's commit, for the manifest (default: git rev-parse HEAD)")
+    ap.add_argument("--init-from", type=Path, help="start from an exported model's weights (with --vae-steps 0)")
+    a = ap.parse_args(argv)
+
+    dev = pick_device()
+    if dev == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    seed_everything(a.seed)
+    rd = a.run_dir
+    rd.mkdir(parents=True, exist_ok=True)
+    t_start = time.time()
+    vcfg, dcfg = (TINY_VAE, TINY_DIT) if a.tiny else (VAEConfig(), DiTConfig())
+    wcfg = WorldConfig()
+    write_json(rd / "config.json", {"args": {k: str(v) for k, v in vars(a).items()}, "vae": vars(vcfg),
+                                    "dit": {k: list(v) if isinstance(v, tuple) else v for k, v in vars(dcfg).items()},
+                                    "world": vars(wcfg)})
+    state = json.loads((rd / "state.json").read_text()) if (rd / "state.json").exists() else {"wall": {}}
+
+    # 1. data
+    t = time.time()
+    frames, caps = load_or_build(rd / "cache", a.data_seed, a.clips, wcfg, a.workers, a.captions_per_clip)
+    log(f"data: {frames.shape} clips, {sum(len(c) for c in caps)} captions ({time.time() - t:.0f} s)")
+    if dev == "cuda":                     # the whole data set fits in GPU memory as uint8
+        frames = torch.from_numpy(np.ascontiguousarray(frames)).to(dev)
+
+    # 2. text embeddings (frozen MiniLM), cached
+    tp = rd / "cache" / f"text_{a.data_seed}_{a.clips}.pt"
+    enc = None
+    if tp.exists():
+        text, null = torch.load(tp)
+    else:
+        t = time.time()
+        enc = MiniLM(a.minilm, device=dev)
+        flat = [c for cs in caps for c in cs]
+        text = enc.encode(flat).half().view(len(caps), a.captions_per_clip, -1, 384).cpu()
+        null = enc.encode([""])[0].half().cpu()
+        torch.save((text, null), tp)
+        log(f"text: {tuple(text.shape)} embeddings ({time.time() - t:.0f} s), unknown tokens {enc.unknown_tokens}")
+    text, null = text.to(dev), null.to(dev)
+    if a.total_budget:
+        left = a.total_budget - (time.time() - t_start) - a.reserve
+        a.vae_budget = min(a.vae_budget, left * a.vae_share) if a.vae_steps else 0
+        a.joint_budget = min(a.joint_budget, left - a.vae_budget)
+        log(f"budgets: autoencoder {a.vae_budget:.0f} s, joint {a.joint_budget:.0f} s")
+
+    # 3. autoencoder
+    vae = make_vae(vcfg).to(dev)
+    init = None
+    if a.init_from:
+        from .sample import load_component
+        from diffusers import AutoencoderKLWan, WanTransformer3DModel
+        has_dit = (a.init_from / "transformer" / "config.json").exists()   # a VAE-only start is allowed
+        init = (load_component(AutoencoderKLWan, a.init_from / "vae"),
+                load_component(WanTransformer3DModel, a.init_from / "transformer") if has_dit else None)
+        vae.load_state_dict(init[0].state_dict())
+        log(f"initialised from {a.init_from}")
+    log(f"vae: {count(vae) / 1e6:.2f} M parameters")
+    vt = VAETrainer(vae, frames, rd, lr=a.vae_lr, total_steps=a.vae_steps, batch=a.vae_batch, seed=a.seed,
+                    device=dev, opl_weight=a.opl_weight, window=a.vae_window, crop=a.vae_crop,
+                    whole_fraction=a.vae_whole_fraction)
+    fresh = not vt.resume()
+    logs = {"vae": LossLog(rd / "vae_loss.csv", ["loss", "l1", "psnr", "kl", "opl"], vt.step_n)}
+    t = time.time()
+    done = run_phase([vt], a.vae_budget, a.log_every, a.ckpt_every, logs, calibrate=fresh)
+    state["wall"]["vae"] = state["wall"].get("vae", 0) + time.time() - t
+    plot_losses(rd / "vae_loss.csv", rd / "vae_loss.png", "autoencoder")
+    log(f"vae: step {vt.step_n}/{vt.total} ({vt.seconds:.0f} s of steps)")
+    state.update(vae_steps=vt.step_n)
+    write_json(rd / "state.json", state)
+    if not done:
+        log("autoencoder not finished: run again to continue")
+        return 1
+
+    # 4. latents of the frozen encoder, normalised per channel
+    lp = rd / "cache" / "latents.pt"
+    if lp.exists():
+        lat, mean, std = torch.load(lp)
+    else:
+        t = time.time()
+        vae.eval()
+        lat = encode_latents(vae, frames, dev)
+        mean, std = lat.mean(dim=(0, 2, 3, 4)), lat.std(dim=(0, 2, 3, 4))
+        if init is not None and not a.vae_steps:   # same encoder: keep the initial transformer's normalisation
+            mean = torch.tensor(init[0].config.latents_mean)
+            std = torch.tensor(init[0].config.latents_std)
+        torch.save((lat.cpu(), mean.cpu(), std.cpu()), lp)
+        log(f"latents: {tuple(lat.shape)} ({time.time() - t:.0f} s), std {std.min():.3f}..{std.max():.3f}")
+    lat = lat.to(dev)
+    norm = ((lat - mean.to(dev).view(1, -1, 1, 1, 1)) / std.to(dev).view(1, -1, 1, 1, 1)).contiguous()
+    vae.register_to_config(latents_mean=[float(v) for v in mean], latents_std=[float(v) for v in std])
+
+    # 5. transformer, with the decoder fine-tuning on the same latents
+    dit = make_dit(dcfg, vcfg.z_dim)
+    if init is not None and init[1] is not None:
+        dit.load_state_dict(init[1].state_dict())
+    dit = dit.to(dev)
+    log(f"dit: {count(dit) / 1e6:.2f} M parameters")
+    dt = DiTTrainer(dit, norm, text, null, rd, lr=a.dit_lr, total_steps=a.dit_steps, batch=a.dit_batch,
+                    seed=a.seed + 1, device=dev)
+    vae.requires_grad_(False)
+    vae.decoder.requires_grad_(True)
+    vae.post_quant_conv.requires_grad_(True)
+    vae.train()
+    ft = VAETrainer(vae, frames, rd, lr=a.vae_lr * 0.5, total_steps=a.decoder_steps, batch=a.decoder_batch,
+                    seed=a.seed + 2, device=dev, latents=lat)
+    fresh = not dt.resume()
+    ft.resume()
+    logs.update(dit=LossLog(rd / "dit_loss.csv", ["loss"], dt.step_n),
+                vae_decoder=LossLog(rd / "vae_decoder_loss.csv", ["loss", "l1", "psnr", "kl", "opl"], ft.step_n))
+    t = time.time()
+    done = run_phase([dt, ft] if a.decoder_steps else [dt], a.joint_budget, a.log_every, a.ckpt_every, logs,
+                     calibrate=fresh)
+    state["wall"]["joint"] = state["wall"].get("joint", 0) + time.time() - t
+    plot_losses(rd / "dit_loss.csv", rd / "dit_loss.png", "transformer (flow matching)")
+    plot_losses(rd / "vae_decoder_loss.csv", rd / "vae_decoder_loss.png", "decoder fine-tuning")
+    log(f"dit: step {dt.step_n}/{dt.total} ({dt.seconds:.0f} s); decoder: step {ft.step_n}/{ft.total}")
+    state.update(dit_steps=dt.step_n, decoder_steps=ft.step_n)
+    write_json(rd / "state.json", state)
+    if not done:
+        log("transformer not finished: run again to continue")
+        return 1
+
+    # 6. export, choosing the sampler settings on a validation draw of held-out prompts (not the test draw)
+    if a.export:
+        from .export import export
+        from .sample import generate, load_pipeline
+        from .eval.benchmark import score_clips, vae_psnr, markdown, sample_sheet
+        if enc is None:
+            enc = MiniLM(a.minilm, device=dev)
+        vae.eval()
+        training = {"code_commit": a.commit, "data_seed": a.data_seed, "seed": a.seed, "clips": a.clips, "vae_steps": vt.step_n,
+                    "decoder_steps": ft.step_n, "dit_steps": dt.step_n, "vae_batch": a.vae_batch,
+                    "dit_batch": a.dit_batch, "device": torch.cuda.get_device_name() if dev == "cuda" else "cpu",
+                    "wall_seconds": {k: round(v) for k, v in state["wall"].items()}, "opl_weight": a.opl_weight,
+                    "world": vars(wcfg)}
+        vdt = getattr(torch, a.vae_dtype)
+        base = dict(steps=a.sample_steps, width=wcfg.width, height=wcfg.height, num_frames=wcfg.frames,
+                    fps=wcfg.fps, negative_prompt="", sampler="flow-match-euler")
+        sweep = []
+        val = eval_prompts(seed=5000)[: a.eval_limit]
+        best = None
+        grid = [(a.flow_shift, a.guidance)] if a.flow_shift and a.guidance else \
+            [(s_, g_) for s_ in (1.0, 3.0) for g_ in (3.0, 5.0, 8.0)]
+        if len(grid) == 1:
+            best = (0.0, a.flow_shift, a.guidance)
+            grid = []
+        for shift in sorted({s_ for s_, _ in grid}):
+            export(a.export, vae, dt.ema, flow_shift=shift, defaults={**base, "guidance_scale": 5.0, "flow_shift": shift},
+                   training=training, vae_dtype=vdt)
+            pipe = load_pipeline(a.export, dev)
+            for g in [g_ for s_, g_ in grid if s_ == shift]:
+                clips = generate(pipe, enc, [p["prompt"] for p in val], [p["seed"] for p in val], steps=a.sample_steps,
+                                 guidance=g, device=dev)
+                s = score_clips(val, clips)["summary"]["all"]
+                sweep.append({"shift": shift, "guidance": g, **s})
+                log(f"validation shift {shift} guidance {g}: colour {s['colour']:.3f} motion {s['motion']:.3f}")
+                key = s["colour"] + s["motion"]
+                if best is None or key > best[0]:
+                    best = (key, shift, g)
+        _, shift, g = best
+        manifest = export(a.export, vae, dt.ema, flow_shift=shift,
+                          defaults={**base, "guidance_scale": g, "flow_shift": shift}, training=training, vae_dtype=vdt)
+        if sweep:
+            write_json(rd / "sweep.json", sweep)
+        # 7. the held-out test prompts, with the exported files
+        pipe = load_pipeline(a.export, dev)
+        test = eval_prompts()[: a.eval_limit]
+        t = time.time()
+        clips = generate(pipe, enc, [p["prompt"] for p in test], [p["seed"] for p in test], steps=a.sample_steps,
+                         guidance=g, device=dev)
+        res = score_clips(test, clips)
+        vq = vae_psnr(pipe.vae, n=a.psnr_clips, device=dev)
+        write_json(rd / "eval.json", {"shift": shift, "guidance": g, "steps": a.sample_steps, "generated": res,
+                                      "vae": vq, "sample_seconds": time.time() - t})
+        (rd / "eval_table.md").write_text(markdown(res, vq))
+        sample_sheet(clips[:10], [p["prompt"] for p in test[:10]], rd / "samples.png")
+        np.save(rd / "eval_clips.npy", clips)
+        log("\n" + markdown(res, vq))
+        log(f"total wall {time.time() - t_start:.0f} s; manifest files {len(manifest['files'])}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,186 @@
+"""Resumable trainers for the autoencoder and the transformer; one optimisation step per `step()` call.
+
+Each trainer owns its model, optimiser, EMA, RNG and checkpoint file, so a driver can run them in turn or
+interleaved (the decoder keeps improving while the transformer trains on the frozen encoder's latents).
+"""
+from __future__ import annotations
+
+import copy
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .common import LossLog, lr_at, load_checkpoint, save_checkpoint
+from .losses import kl, outlier_penalty, psnr
+
+
+def frames_to_tensor(frames, device) -> torch.Tensor:
+    """(B, T, H, W, 3) uint8 (numpy or torch) -> (B, 3, T, H, W) float in [-1, 1]."""
+    x = frames if isinstance(frames, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(frames))
+    x = x.to(device, non_blocking=True)
+    return x.permute(0, 4, 1, 2, 3).float().div_(127.5).sub_(1.0)
+
+
+class Trainer:
+    name = "trainer"
+
+    def __init__(self, model, run_dir: Path, lr: float, total_steps: int, seed: int, device: str,
+                 params=None, ema: float = 0.0, amp: bool = True):
+        self.model, self.run_dir, self.base_lr, self.total = model, Path(run_dir), lr, total_steps
+        self.device = device
+        self.params = [p for p in (params if params is not None else model.parameters()) if p.requires_grad]
+        self.opt = torch.optim.AdamW(self.params, lr=lr, betas=(0.9, 0.99), weight_decay=0.01)
+        self.ema = copy.deepcopy(model).eval().requires_grad_(False) if ema > 0 else None
+        self.ema_decay = ema
+        self.step_n = 0
+        self.gen = torch.Generator(device="cpu").manual_seed(seed)
+        self.amp = amp and device == "cuda"
+        self.ckpt = self.run_dir / f"{self.name}.pt"
+        self.seconds = 0.0
+
+    # ---- checkpoints
+    def state(self) -> dict:
+        return {"model": self.model.state_dict(), "opt": self.opt.state_dict(), "step": self.step_n,
+                "total": self.total, "gen": self.gen.get_state(), "seconds": self.seconds,
+                "ema": self.ema.state_dict() if self.ema is not None else None}
+
+    def save(self):
+        save_checkpoint(self.ckpt, self.state())
+
+    def resume(self) -> bool:
+        st = load_checkpoint(self.ckpt)
+        if st is None:
+            return False
+        self.model.load_state_dict(st["model"])
+        self.opt.load_state_dict(st["opt"])
+        self.step_n, self.total, self.seconds = st["step"], st["total"], st.get("seconds", 0.0)
+        self.gen.set_state(st["gen"])
+        if self.ema is not None and st.get("ema") is not None:
+            self.ema.load_state_dict(st["ema"])
+        return True
+
+    def done(self) -> bool:
+        return self.step_n >= self.total
+
+    def _apply(self, loss: torch.Tensor):
+        for g in self.opt.param_groups:
+            g["lr"] = lr_at(self.step_n, self.total, self.base_lr)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.params, 1.0)
+        self.opt.step()
+        if self.ema is not None:
+            with torch.no_grad():
+                d = min(self.ema_decay, (1 + self.step_n) / (10 + self.step_n))
+                torch._foreach_lerp_(list(self.ema.parameters()), [p.detach() for p in self.model.parameters()], 1 - d)
+        self.step_n += 1
+
+    def _idx(self, n: int, batch: int) -> np.ndarray:
+        return torch.randint(0, n, (batch,), generator=self.gen).numpy()
+
+
+class VAETrainer(Trainer):
+    """Reconstruction (L1 + MSE) + small KL + optional outlier penalty. With `latents` given, the encoder is
+    frozen and only the decoder trains, on those fixed latents."""
+    name = "vae"
+
+    def __init__(self, vae, frames: np.ndarray, run_dir, *, lr=4e-4, total_steps=1000, batch=16, seed=0,
+                 device="cpu", kl_weight=1e-4, opl_weight=0.1, latents: torch.Tensor | None = None,
+                 window: int = 0, crop: int = 0, whole_fraction: float = 0.0):
+        self.decoder_only = latents is not None
+        if self.decoder_only:
+            self.name = "vae_decoder"
+            params = list(vae.decoder.parameters()) + list(vae.post_quant_conv.parameters())
+        else:
+            params = None
+        super().__init__(vae, run_dir, lr, total_steps, seed, device, params=params)
+        self.frames, self.batch, self.latents = frames, batch, latents
+        self.kl_weight, self.opl_weight = kl_weight, opl_weight
+        # cheap 4k+1-frame windows and 8-aligned crops first; the last `whole_fraction` of the steps on whole
+        # clips, since a crop-only autoencoder reconstructs whole 17-frame clips badly (later frames drift)
+        self.window, self.crop, self.whole_fraction = window, crop, whole_fraction
+
+    def step(self) -> dict:
+        t0 = time.time()
+        idx = np.sort(self._idx(len(self.frames), self.batch))
+        sel = torch.from_numpy(idx).to(self.frames.device) if isinstance(self.frames, torch.Tensor) else idx
+        x = frames_to_tensor(self.frames[sel], self.device)
+        flip = not self.decoder_only and bool(torch.randint(0, 2, (1,), generator=self.gen))
+        if flip:                                  # mirror: the autoencoder needs no captions
+            x = x.flip(-1)
+        parts = not self.decoder_only and self.step_n < self.total * (1 - self.whole_fraction)
+        if self.window and parts:
+            t0w = int(torch.randint(0, x.shape[2] - self.window + 1, (1,), generator=self.gen))
+            x = x[:, :, t0w:t0w + self.window]
+        if self.crop and parts:
+            cy, cx = (int(torch.randint(0, (n - self.crop) // 8 + 1, (1,), generator=self.gen)) * 8
+                      for n in x.shape[-2:])
+            x = x[..., cy:cy + self.crop, cx:cx + self.crop]
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.amp):
+            if self.decoder_only:
+                z = self.latents[torch.from_numpy(idx).to(self.latents.device)].float()
+                rec = self.model.decode(z).sample
+                lk = lo = torch.zeros((), device=x.device)
+            else:
+                h = self.model._encode(x)
+                mean, logvar = h.chunk(2, dim=1)
+                logvar = logvar.clamp(-30, 20)
+                z = mean + torch.randn_like(mean) * (0.5 * logvar).exp()
+                rec = self.model.decode(z).sample
+                lk = kl(mean.float(), logvar.float())
+                lo = outlier_penalty(mean.float()) if self.opl_weight > 0 else torch.zeros((), device=x.device)
+        rec = rec.float()
+        l1, l2 = F.l1_loss(rec, x), F.mse_loss(rec, x)
+        loss = l1 + l2 + self.kl_weight * lk + self.opl_weight * lo
+        self._apply(loss)
+        self.seconds += time.time() - t0
+        return {"loss": loss.item(), "l1": l1.item(), "psnr": psnr(rec.detach(), x).mean().item(),
+                "kl": lk.item(), "opl": lo.item()}
+
+
+class DiTTrainer(Trainer):
+    """Flow matching as Movie Gen: t ~ logit-normal, x_t = (1-t) x0 + t eps, target velocity eps - x0
+    (diffusers' FlowMatchEuler convention, timestep = 1000 t). Caption dropout for classifier-free guidance."""
+    name = "dit"
+
+    def __init__(self, dit, latents: torch.Tensor, text: torch.Tensor, null_text: torch.Tensor, run_dir, *,
+                 lr=3e-4, total_steps=1000, batch=64, seed=0, device="cpu", caption_dropout=0.1, ema=0.999):
+        super().__init__(dit, run_dir, lr, total_steps, seed, device, ema=ema, amp=False)
+        self.dgen = torch.Generator(device=device).manual_seed(seed + 7)
+        self.latents, self.text, self.null = latents, text, null_text      # (N,C,T,h,w) (N,K,L,384) (L,384)
+        self.batch, self.drop = batch, caption_dropout
+
+    def state(self) -> dict:
+        return {**super().state(), "dgen": self.dgen.get_state()}
+
+    def resume(self) -> bool:
+        ok = super().resume()
+        if ok:
+            st = load_checkpoint(self.ckpt)
+            if "dgen" in st:
+                self.dgen.set_state(st["dgen"])
+        return ok
+
+    def step(self) -> dict:
+        t0 = time.time()
+        n, k = self.text.shape[0], self.text.shape[1]
+        idx = torch.from_numpy(self._idx(n, self.batch))
+        which = torch.randint(0, k, (self.batch,), generator=self.gen)
+        drop = torch.rand(self.batch, generator=self.gen) < self.drop
+        dev = self.latents.device
+        x0 = self.latents[idx.to(dev)].float()
+        ctx = self.text[idx.to(self.text.device), which.to(self.text.device)].float()
+        ctx = torch.where(drop.to(ctx.device)[:, None, None], self.null.float()[None], ctx)
+        t = torch.sigmoid(torch.randn(self.batch, generator=self.gen)).to(dev)          # logit-normal(0, 1)
+        eps = torch.randn(x0.shape, generator=self.dgen, device=dev)
+        tt = t.view(-1, 1, 1, 1, 1)
+        xt = (1 - tt) * x0 + tt * eps
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.amp):
+            v = self.model(hidden_states=xt, timestep=t * 1000, encoder_hidden_states=ctx, return_dict=False)[0]
+        loss = F.mse_loss(v.float(), eps - x0)
+        self._apply(loss)
+        self.seconds += time.time() - t0
+        return {"loss": loss.item()}
