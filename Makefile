@@ -33,10 +33,12 @@ build: deps
 	$(SWIFT) build -c $(CONFIG) $(SWIFT_FLAGS)
 
 # Tests run optimised: parity tests push real tensors through real models.
-# -enable-testing keeps @testable imports working in a release build.
+# -enable-testing keeps @testable imports working in a release build; the
+# build and the test run use the same flags so nothing is compiled twice.
+TEST_FLAGS := -c $(CONFIG) -Xswiftc -enable-testing $(SWIFT_FLAGS)
 test: deps models
-	$(SWIFT) build -c $(CONFIG) $(SWIFT_FLAGS)
-	$(SWIFT) test -c $(CONFIG) -Xswiftc -enable-testing $(SWIFT_FLAGS)
+	$(SWIFT) build --build-tests $(TEST_FLAGS)
+	$(SWIFT) test --skip-build $(TEST_FLAGS)
 
 quickstart: build models
 	@echo "reel is built in $(BUILD_DIR)"
