@@ -77,9 +77,9 @@ INSTALL_DATA := $(INSTALL) -m 0644
 
 INSTALL_BINARIES := reeld reel
 # Stage plugins are the dynamic libReel*.so products except the engine (a dependency
-# of the plugins, installed into LIBDIR) and the fixture plugin the tests use.
+# of the plugins, installed into LIBDIR) and the fixture plugins the tests use.
 ENGINE_LIB   := $(BUILD_DIR)/libReelEngine.so
-PLUGIN_LIBS   = $(filter-out $(ENGINE_LIB) $(BUILD_DIR)/libReelFixturePlugin.so,$(wildcard $(BUILD_DIR)/libReel*.so))
+PLUGIN_LIBS   = $(filter-out $(ENGINE_LIB) $(BUILD_DIR)/libReelFixture%.so,$(wildcard $(BUILD_DIR)/libReel*.so))
 UNIT_TEMPLATES := systemd/reeld.service.in systemd/reeld.socket.in
 USER_UNIT_TEMPLATES := systemd/user/reeld.service.in systemd/user/reeld.socket.in
 MAN_PAGES    := man/reel.1 man/reeld.8 man/reeld.toml.5
