@@ -48,6 +48,9 @@ final class UnitFileTests: XCTestCase {
                      "share/man/man1/reel.1", "share/man/man8/reeld.8", "share/man/man5/reeld.toml.5"] {
             XCTAssert(FileManager.default.fileExists(atPath: path(file)), file)
         }
+        let plugins = (try? FileManager.default.contentsOfDirectory(atPath: path("lib/reel/plugins"))) ?? []
+        XCTAssertFalse(plugins.contains { $0.hasPrefix("libReelFixture") }, "test fixtures are not installed: \(plugins)")
+        XCTAssertFalse(plugins.contains("libReelEngine.so"), "the engine is a library, not a plugin")
         let service = try String(contentsOfFile: path("lib/systemd/system/reeld.service"), encoding: .utf8)
         XCTAssert(service.contains("ExecStart=\(path("bin/reeld")) --system --config \(path("etc/reel/reeld.toml"))"), service)
         let config = try String(contentsOfFile: path("etc/reel/reeld.toml"), encoding: .utf8)
