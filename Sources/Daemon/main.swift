@@ -5,6 +5,8 @@ import Logging
 import ReelProtocol
 import ReelSystemd
 
+blockHandledSignals()   // before any thread starts; see SystemdIntegration.swift
+
 let usage = """
     usage: reeld [options]
 

@@ -2,6 +2,7 @@
 // sd_notify and take LISTEN_FDS, the SO_PEERCRED admission rule, and the
 // watchdog's liveness check. Everything here is a no-op outside systemd
 // (no NOTIFY_SOCKET, no LISTEN_FDS, no WATCHDOG_USEC).
+import Foundation
 import Logging
 import NIOCore
 import ReelProtocol
@@ -79,4 +80,15 @@ extension Job {
         if let model { m["model"] = "\(model.name)" }
         return m
     }
+}
+
+/// Blocks SIGTERM, SIGINT and SIGHUP in every thread; call first thing in main, before any
+/// thread exists. libdispatch reads the signals of reeld's signal sources through signalfd:
+/// a signal that arrives while unblocked is delivered to the (ignored) disposition and lost,
+/// e.g. a `systemctl stop` right after READY=1.
+func blockHandledSignals() {
+    var set = sigset_t()
+    sigemptyset(&set)
+    for s in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&set, s) }
+    pthread_sigmask(SIG_BLOCK, &set, nil)
 }
