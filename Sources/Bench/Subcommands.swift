@@ -5,5 +5,7 @@ let benchSubcommands: [ParsableCommand.Type] = [
     MediaBench.self,
     RPCBench.self,
     EngineBench.self,
+    T2VBench.self,
     UpsampleBench.self,
+    TextBench.self,
 ]

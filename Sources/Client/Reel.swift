@@ -21,7 +21,7 @@ struct Reel: ParsableCommand {
               5  the job was interrupted (reeld stopped while it ran)
               130  interrupted by Ctrl-C (the job was cancelled unless --detach)
             """,
-        subcommands: [Info.self, Run.self, Upsample.self, Jobs.self, JobCommand.self, Wait.self, Cancel.self, PS.self, Models.self,
+        subcommands: [Info.self, Run.self, Generate.self, Upsample.self, Jobs.self, JobCommand.self, Wait.self, Cancel.self, PS.self, Models.self,
                       Load.self, Unload.self, Plugins.self, Discover.self, SocketPathCommand.self, Call.self])
 }
 

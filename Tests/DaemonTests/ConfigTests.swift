@@ -44,13 +44,26 @@ final class ConfigTests: XCTestCase {
         let d = try DaemonProcess(settings: ["memory_budget": "\"1GiB\"", "keep_alive": "\"90s\"", "queue_size": "9"])
         try d.addModel("fix", bytes: 4096)
         try d.start(extraArguments: ["--queue-size", "11"])
-        addTeardownBlock { d.kill9() }
+        addTeardownBlock { d.destroy() }
         let c = try d.client()
         let info = try c.result("reel.info")
         XCTAssertEqual(info["memory_budget_bytes"]?.intValue, 1 << 30)
         XCTAssertEqual(info["queue"]?["capacity"], 11)
         _ = try c.result("model.load", ["model": "fix"])
         XCTAssertEqual(try c.result("model.ps")["models"]?.arrayValue?.first?["keep_alive_seconds"], 90.0)
+    }
+
+    func testExitOnIdle() throws {
+        let d = try startDaemon(settings: ["exit_on_idle": "\"1s\""])
+        do {
+            let c = try d.client()
+            // keep_alive 0: no model stays resident to keep the daemon busy.
+            _ = try c.result("job.wait", ["id": .string(try submit(c, render(d, "a.raw"), keepAlive: 0))])
+            XCTAssertTrue(d.isRunning)
+        } // the client disconnects
+        try d.eventually("reeld exits once idle for 1 s", timeout: 120) { !d.isRunning }
+        XCTAssertEqual(d.process?.terminationStatus, 0)
+        XCTAssertTrue(d.log_().contains("idle for 1s; exiting"), d.log_())
     }
 
     func testHelpAndProtocolDoc() throws {

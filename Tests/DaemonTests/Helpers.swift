@@ -10,7 +10,7 @@ extension XCTestCase {
         let d = try DaemonProcess(settings: settings, plugins: plugins)
         for (name, size) in models { try d.addModel(name, bytes: size) }
         try d.start()
-        addTeardownBlock { d.kill9() }
+        addTeardownBlock { d.destroy() }
         return d
     }
 

@@ -15,7 +15,7 @@ final class PluginLoadingTests: XCTestCase {
         try FileManager.default.copyItem(atPath: URL(fileURLWithPath: libjansson).resolvingSymlinksInPath().path, toPath: d.pluginDir + "/libnosymbol.so")
         try d.addModel("fix", bytes: 4096)
         try d.start()
-        addTeardownBlock { d.kill9() }
+        addTeardownBlock { d.destroy() }
         let c = try d.client()
         let list = try c.result("plugin.list")
         XCTAssertEqual(list["plugins"]?.arrayValue?.compactMap { $0["name"]?.stringValue }, ["fixture"])
@@ -40,7 +40,7 @@ final class PluginLoadingTests: XCTestCase {
         let d = try DaemonProcess(plugins: [try BuildProducts.fixturePlugin])
         try d.addModel("fix", bytes: 1 << 20)
         try d.start()
-        addTeardownBlock { d.kill9() }
+        addTeardownBlock { d.destroy() }
         let c = try d.client()
         _ = try c.result("model.load", ["model": "fix"])
         XCTAssertEqual(try c.error("echo.run", ["message": "x"]).code, .methodNotFound)

@@ -104,7 +104,7 @@ final class ResidencyTests: XCTestCase {
         let d = try DaemonProcess()
         try d.addModel("slow", bytes: mib, loadDelayMs: 20)
         try d.start()
-        addTeardownBlock { d.kill9() }
+        addTeardownBlock { d.destroy() }
         let c = try d.client()
         _ = try submit(c, render(d, "x.raw"), subscribe: true)
         let load = try c.waitForNotification { $0.method == "job.progress" && $0.params["phase"] == "load" }

@@ -5,13 +5,21 @@ import XCTest
 /// RMS q/k norm and 3-d RoPE, cross-attention, FFN, AdaLN modulation; weights
 /// stored as BF16) and a Wan-VAE-style causal conv3d stack.
 final class BlockParityTests: XCTestCase {
+    /// Linear layers of the block: fp32 sgemm, or weights packed for the bf16 kernel.
+    var precision: MatmulPrecision = .float32
+
+    func lin(_ x: Tensor, _ w: WeightSource, _ name: String, activation: Activation = .none) throws -> Tensor {
+        let weight = try PackedLinear(w.tensor(name + ".weight"), precision: precision)
+        return try linear(x, weight: weight, bias: w.tensor(name + ".bias"), activation: activation)
+    }
+
     /// diffusers' WanAttention forward, written with the engine's ops.
     func wanAttention(_ x: Tensor, context: Tensor?, _ w: WeightSource, _ p: String, heads: Int,
                       rope: (cos: Tensor, sin: Tensor)?) throws -> Tensor {
         let ctx = context ?? x
-        var q = try linear(x, weight: w.tensor(p + ".to_q.weight"), bias: w.tensor(p + ".to_q.bias"))
-        var k = try linear(ctx, weight: w.tensor(p + ".to_k.weight"), bias: w.tensor(p + ".to_k.bias"))
-        let v = try linear(ctx, weight: w.tensor(p + ".to_v.weight"), bias: w.tensor(p + ".to_v.bias"))
+        var q = try lin(x, w, p + ".to_q")
+        var k = try lin(ctx, w, p + ".to_k")
+        let v = try lin(ctx, w, p + ".to_v")
         q = try rmsNorm(q, weight: w.tensor(p + ".norm_q.weight"), eps: 1e-6).unflatten(2, [heads, -1])
         k = try rmsNorm(k, weight: w.tensor(p + ".norm_k.weight"), eps: 1e-6).unflatten(2, [heads, -1])
         if let rope {
@@ -19,10 +27,10 @@ final class BlockParityTests: XCTestCase {
             k = try applyRotaryEmbedding(k, cos: rope.cos, sin: rope.sin)
         }
         let o = try scaledDotProductAttention(q.transposed(1, 2), k.transposed(1, 2), v.unflatten(2, [heads, -1]).transposed(1, 2))
-        return try linear(o.transposed(1, 2).flatten(2), weight: w.tensor(p + ".to_out.0.weight"), bias: w.tensor(p + ".to_out.0.bias"))
+        return try lin(o.transposed(1, 2).flatten(2), w, p + ".to_out.0")
     }
 
-    func testWanTransformerBlock() throws {
+    func wanBlock() throws -> (ours: Tensor, torch: Tensor) {
         let w = try SafetensorsFile(path: Fixtures.url("wan_block.safetensors"))
         XCTAssertEqual(try w.info("block.attn1.to_q.weight").dtype, .bfloat16)
         let grid = try w.tensor("grid").toArray().map { Int($0) }
@@ -38,10 +46,23 @@ final class BlockParityTests: XCTestCase {
         let n2 = try layerNorm(x, weight: w.tensor("block.norm2.weight"), bias: w.tensor("block.norm2.bias"), eps: 1e-6)
         x = try x + wanAttention(n2, context: ctx, w, "block.attn2", heads: heads, rope: nil)
         let n3 = try layerNormModulated(x, scale: cScale, shift: cShift, eps: 1e-6)
-        let h = try linear(n3, weight: w.tensor("block.ffn.net.0.proj.weight"), bias: w.tensor("block.ffn.net.0.proj.bias"), activation: .geluTanh)
-        x = try x + linear(h, weight: w.tensor("block.ffn.net.2.weight"), bias: w.tensor("block.ffn.net.2.bias")) * cGate
+        let h = try lin(n3, w, "block.ffn.net.0.proj", activation: .geluTanh)
+        x = try x + lin(h, w, "block.ffn.net.2") * cGate
+        return (x, try w.tensor("output"))
+    }
 
-        assertClose(x, try w.tensor("output"), atol: 1e-4, rtol: 1e-4, "Wan block")
+    func testWanTransformerBlock() throws {
+        precision = .float32
+        let (ours, torch) = try wanBlock()
+        assertClose(ours, torch, atol: 1e-4, rtol: 1e-4, "Wan block")
+    }
+
+    /// The same block with every linear on the bf16 kernel, against diffusers in fp32.
+    func testWanTransformerBlockBF16() throws {
+        try XCTSkipUnless(Engine.hasAVX512BF16, "no AVX512-BF16 on this cpu")
+        precision = .bf16
+        let (ours, torch) = try wanBlock()
+        assertClose(ours, torch, atol: 1e-2, rtol: 1e-2, "Wan block, bf16 linears")
     }
 
     func testCausalConv3dStack() throws {

@@ -33,6 +33,18 @@ final class DecodeTests: MediaTestCase {
         }
     }
 
+    func testTenBitVideoKeepsItsPrecision() throws {
+        let path = try ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=80x60:rate=12:duration=1",
+                               "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p10le"], output: "ten.mp4")
+        XCTAssertEqual(try probe(path).video?.pixelFormat, "yuv420p10le")
+        let frames = try VideoReader(path: path).readAll()
+        XCTAssertEqual(frames.count, 12)
+        XCTAssertLessThan(meanAbsoluteError(frames[6], try cliFrame(path, index: 6, width: 80, height: 60)), 0.01)
+        // Values between the 8-bit steps show the 16-bit path.
+        let between = frames[6].pixels.filter { abs($0 * 255 - ($0 * 255).rounded()) > 0.05 }.count
+        XCTAssertGreaterThan(between, frames[6].pixels.count / 10)
+    }
+
     func testRequestedSizeAndFrameRate() throws {
         let path = try ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=30:duration=2",
                                "-c:v", "libx264", "-preset", "ultrafast"], output: "src.mp4")

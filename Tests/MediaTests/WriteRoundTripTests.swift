@@ -175,14 +175,21 @@ final class WriteRoundTripTests: MediaTestCase {
         XCTAssertEqual(means.blue, 0, accuracy: 1e-6)
     }
 
-    func testWriterRejectsWrongFrameSizeAndKeepsNoPartialFile() throws {
+    func testWriterRefusesWrongFramesAndGoesOn() throws {
         let path = file("wrong.mp4")
         let writer = try MediaWriter(path: path, video: VideoFormat(width: 32, height: 32, frameRate: FrameRate(8)))
         try writer.append(frame: patternFrame(width: 32, height: 32, index: 0))
         assertMediaError(.invalidArgument, path: path) { try writer.append(frame: patternFrame(width: 16, height: 32, index: 1)) }
+        var short = patternFrame(width: 32, height: 32, index: 1)
+        short.pixels.removeLast(10)
+        assertMediaError(.invalidArgument, path: path) { try writer.append(frame: short) }
+        // Refused frames do not spoil the file: the writer goes on.
+        try writer.append(frame: patternFrame(width: 32, height: 32, index: 1))
+        try writer.finish()
+        XCTAssertEqual(try ffprobe(path, countFrames: true)["streams.stream.0.nb_read_frames"], "2")
+        assertMediaError(.invalidArgument, path: path) { try writer.append(frame: patternFrame(width: 32, height: 32, index: 2)) }
         assertMediaError(.invalidArgument, path: path) { try writer.finish() }
-        XCTAssertFalse(FileManager.default.fileExists(atPath: path))
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory), [])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory), ["wrong.mp4"])
     }
 
     func testCancelledWriterLeavesNothing() throws {

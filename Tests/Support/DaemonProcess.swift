@@ -122,8 +122,11 @@ public final class DaemonProcess {
         throw HarnessError("never happened: \(what)")
     }
 
-    deinit {
+    /// Kills the daemon and removes its directory (sockets, state, outputs).
+    public func destroy() {
         kill9()
         try? FileManager.default.removeItem(atPath: root)
     }
+
+    deinit { destroy() }
 }

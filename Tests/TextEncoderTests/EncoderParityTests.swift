@@ -32,6 +32,19 @@ final class EncoderParityTests: XCTestCase {
         XCTAssertEqual(e.truncated, lengths.map { $0 == 48 })
     }
 
+    /// The committed default model points at the fetched MiniLM; its encoder is the one the fixtures checked.
+    func testDefaultModelDirectoryLoadsMiniLM() throws {
+        _ = try TextFixtures.miniLMDirectory()
+        let dir = TextFixtures.repositoryRoot.appendingPathComponent("models/reel-t2v-default").path
+        let encoder = try loadTextEncoder(modelDirectory: dir)
+        XCTAssertTrue(encoder is BertTextEncoder, encoder.name)
+        XCTAssertEqual(encoder.maxSequenceLength, 48)
+        XCTAssertEqual(encoder.dim, 384)
+        let h = try encoder.encode(["a red ball bouncing on green grass"])
+        let want = try TextFixtures.tensors("minilm.safetensors").tensor("hidden.0")
+        XCTAssertLessThan(maxAbsDifference(try h.select(0, 0).slice(0, 0, want.shape[0]), want), Self.tolerance)
+    }
+
     func testTinyBertMatchesTransformers() throws {
         let model = try BertModel(directory: TextFixtures.path("bert-tiny"))
         let t = try TextFixtures.tensors("bert-tiny.safetensors")
@@ -81,6 +94,25 @@ final class EncoderParityTests: XCTestCase {
                 if n < 512 { XCTAssertEqual(maxAbs(try e.hidden.select(0, i).slice(0, n, 512)), 0) }
             }
             XCTAssertEqual(e.truncated, lengths.map { $0 == 512 })
+        }
+    }
+
+    /// Wan2.1 ships its text encoder in bf16, sharded: the same tiny model saved that way (embedding rows read
+    /// straight from the bf16 shard), resident and streamed.
+    func testTinyUMT5FromBF16Shards() throws {
+        let fixture = try TextFixtures.json("fixtures.json")
+        let texts = fixture["umt5"]!["texts"]!.array!.map { $0.string! }
+        let lengths = TextFixtures.ids(fixture["umt5"]!["lengths"])
+        let t = try TextFixtures.tensors("umt5-tiny.safetensors")
+        let tokenizer = try SentencePieceTokenizer(directory: TextFixtures.path("umt5-tiny/tokenizer"))
+        for streaming in [false, true] {
+            let model = try UMT5EncoderModel(directory: TextFixtures.path("umt5-tiny-bf16/text_encoder"), streaming: streaming)
+            let e = try UMT5TextEncoder(tokenizer: tokenizer, model: model).embed(texts)
+            for (i, n) in lengths.enumerated() {
+                let d = maxAbsDifference(try e.hidden.select(0, i).slice(0, 0, n), try t.tensor("hidden_bf16.\(i)"))
+                print("UMT5 bf16 shards \(streaming ? "streamed" : "resident") prompt \(i): max |Δ| \(d)")
+                XCTAssertLessThan(d, Self.tolerance)
+            }
         }
     }
 

@@ -44,6 +44,11 @@ enum TextFixtures {
     }
 
     static func ids(_ tree: JSONTree?) -> [Int] { tree?.array?.compactMap(\.int) ?? [] }
+
+    /// A fixture text, stored as code points (some hold U+0000, which libjansson refuses in strings).
+    static func text(_ entry: JSONTree) -> String {
+        String(scalars: ids(entry["codepoints"]).compactMap { Unicode.Scalar(UInt32($0)) })
+    }
 }
 
 func maxAbsDifference(_ a: Tensor, _ b: Tensor) -> Float {

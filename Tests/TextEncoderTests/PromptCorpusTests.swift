@@ -45,6 +45,20 @@ final class PromptCorpusTests: XCTestCase {
         }
     }
 
+    func testMemoryEstimates() throws {
+        // MiniLM: every weight resident as fp32 (22.7 M parameters, position_ids included).
+        let minilm = try estimateTextEncoderBytes(modelDirectory: TextFixtures.repositoryRoot.appendingPathComponent("models/reel-t2v-default").path)
+        XCTAssertEqual(Double(minilm) / 4e6, 22.7, accuracy: 0.1)
+        // Tiny UMT5: resident = everything; streamed = one block + final norm, the embedding stays in the file (fp32 here).
+        var options = TextEncoderOptions()
+        options.streamWeights = false
+        let all = try estimateTextEncoderBytes(modelDirectory: TextFixtures.path("umt5-tiny"), options: options)
+        XCTAssertEqual(all, 4 * 66080)
+        options.streamWeights = true
+        let streamed = try estimateTextEncoderBytes(modelDirectory: TextFixtures.path("umt5-tiny"), options: options)
+        XCTAssertEqual(streamed, 4 * (1508 * 32 + (66080 - 1508 * 32 - 32) / 2 + 32))
+    }
+
     func testLoaderErrors() throws {
         let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("reel-loader-\(getpid())")
         try FileManager.default.createDirectory(at: tmp.appendingPathComponent("text_encoder"), withIntermediateDirectories: true)

@@ -28,18 +28,32 @@ final class TokenizerParityTests: XCTestCase {
     func testWordPieceEdgeCasesAndTruncation() throws {
         let tok = try WordPieceTokenizer(directory: try TextFixtures.miniLMDirectory())
         let fixture = try TextFixtures.json("wordpiece.json")
-        for c in fixture["edge_cases"]?.array ?? [] {
-            let text = c["text"]!.string!
+        // Hand-written edge cases, then 200 seeded random strings over many scripts, emoji and control characters.
+        XCTAssertEqual(fixture["random"]?.array?.count, 200)
+        for c in (fixture["edge_cases"]?.array ?? []) + (fixture["random"]?.array ?? []) {
+            let text = TextFixtures.text(c)
             XCTAssertEqual(tok.encode(text), TextFixtures.ids(c["ids"]), "edge case \(text.debugDescription)")
         }
         let maxLength = fixture["max_length"]!.int!
         for c in fixture["truncated"]?.array ?? [] {
-            let text = c["text"]!.string!
+            let text = TextFixtures.text(c)
             let got = tok.encode(text, maxLength: maxLength)
             XCTAssertEqual(got, TextFixtures.ids(c["ids"]), "truncated \(text.debugDescription)")
             XCTAssertLessThanOrEqual(got.count, maxLength)
             XCTAssertEqual(got.last, tok.sepId)
         }
+    }
+
+    /// A directory with only tokenizer.json (no vocab.txt) tokenizes the same.
+    func testWordPieceFromTokenizerJSONAlone() throws {
+        let source = try TextFixtures.miniLMDirectory()
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("reel-wp-json-\(getpid())")
+        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        try FileManager.default.copyItem(atPath: source + "/tokenizer.json", toPath: tmp.path + "/tokenizer.json")
+        let a = try WordPieceTokenizer(directory: source), b = try WordPieceTokenizer(directory: tmp.path)
+        XCTAssertEqual(a.tokens, b.tokens)
+        for p in try TextFixtures.prompts().prefix(50) { XCTAssertEqual(a.encode(p), b.encode(p)) }
     }
 
     /// The T5Converter tokenizer.json (Precompiled nmt_nfkc, Strip, Replace, Metaspace) on all 500 prompts.
@@ -62,7 +76,7 @@ final class TokenizerParityTests: XCTestCase {
         XCTAssertEqual(mismatches, 0)
     }
 
-    /// Edge cases on three serialisations: as written now, with byte fallback,
+    /// Edge cases and 200 seeded random multi-script strings on three serialisations: as written now, with byte fallback,
     /// and the older one Wan2.1's umt5 files use (Metaspace add_prefix_space, no Strip).
     func testUnigramVariantsEdgeCases() throws {
         let fixture = try TextFixtures.json("unigram.json")
@@ -80,8 +94,9 @@ final class TokenizerParityTests: XCTestCase {
             let path = tmp.appendingPathComponent("\(name).json").path
             try text.write(toFile: path, atomically: true, encoding: .utf8)
             let tok = try SentencePieceTokenizer(tokenizerJSON: path)
+            XCTAssertGreaterThan(variant["edge_cases"]?.array?.count ?? 0, 200)
             for c in variant["edge_cases"]?.array ?? [] {
-                let s = c["text"]!.string!
+                let s = TextFixtures.text(c)
                 XCTAssertEqual(tok.encode(s), TextFixtures.ids(c["ids"]), "\(name): \(s.debugDescription)")
             }
         }

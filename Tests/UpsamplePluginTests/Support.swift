@@ -42,7 +42,8 @@ enum Clips {
                  "[0:v]zoompan=z='1.15+0.02*on':x='24+on*3':y='20+on*2':d=1:s=64x48:fps=8,format=yuv420p[v]",
                  "-map", "[v]"]
         if audio { args += ["-map", "1:a", "-c:a", "aac", "-b:a", "96k"] }
-        args += ["-frames:v", "\(frames)", "-c:v", "libx264", "-crf", "12", "-preset", "veryfast", path]
+        // -t, not -frames:v: stopping on the video count would cut the audio after its first packet.
+        args += ["-t", "\(Double(frames) / 8)", "-c:v", "libx264", "-crf", "12", "-preset", "veryfast", path]
         try shell(args)
     }
 
@@ -71,6 +72,13 @@ extension XCTestCase {
     /// reeld with only the upsample plugin and links to the imported models (`make models`).
     func startUpsampleDaemon(models: [String] = Clips.modelNames) throws -> DaemonProcess {
         let d = try DaemonProcess(plugins: [try BuildProducts.path("libReelUpsample.so")])
+        // The plugin is copied into the daemon's plugin directory, away from the libReelEngine.so its
+        // $ORIGIN runpath expects (installs put the engine in LIBDIR): reeld inherits this path.
+        let buildDir = BuildProducts.directory
+        let current = ProcessInfo.processInfo.environment["LD_LIBRARY_PATH"] ?? ""
+        if !current.split(separator: ":").contains(Substring(buildDir)) {
+            setenv("LD_LIBRARY_PATH", current.isEmpty ? buildDir : buildDir + ":" + current, 1)
+        }
         let store = ModelStore.defaultRoot()
         for name in models {
             let src = store.appendingPathComponent(name).path

@@ -78,7 +78,8 @@ final class UpsampleStageTests: XCTestCase {
         XCTAssertEqual(params["scale"], 4)
         XCTAssertEqual(params["fps_factor"], 2)
 
-        // The pixels: the Swift models on the same decoded frames.
+        // The pixels: the Swift models on the same decoded frames. Lossless H.264 still codes 4:2:0,
+        // which costs ~37 dB on these pictures; a bicubic x4 is far below that.
         let store = ModelStore(root: URL(fileURLWithPath: d.modelDir))
         let srvgg = try SRVGGNetCompact(entry: store.open("realesr-animevideov3-x4"))
         let rife = try RIFE(entry: store.open("rife-hdv3"))
@@ -90,7 +91,7 @@ final class UpsampleStageTests: XCTestCase {
             let expected = clamp(try srvgg(source[k]), min: 0, max: 1)
             let bicubic = clamp(try interpolate(source[k], scaleFactor: 4, mode: .bicubic), min: 0, max: 1)
             let p = psnr(out[2 * k], expected), baseline = psnr(out[2 * k], bicubic)
-            XCTAssertGreaterThan(p, 38, "output frame \(2 * k) is the network's x4 of source frame \(k)")
+            XCTAssertGreaterThan(p, 34, "output frame \(2 * k) is the network's x4 of source frame \(k)")
             XCTAssertGreaterThan(p, baseline + 6, "and not merely any x4 (bicubic: \(baseline) dB)")
         }
         for k in [0, 3] {
@@ -98,11 +99,11 @@ final class UpsampleStageTests: XCTestCase {
             let expected = clamp(try srvgg(middle), min: 0, max: 1)
             let neighbour = clamp(try srvgg(source[k]), min: 0, max: 1)
             let p = psnr(out[2 * k + 1], expected)
-            XCTAssertGreaterThan(p, 38, "output frame \(2 * k + 1) is the x4 of RIFE's middle frame")
+            XCTAssertGreaterThan(p, 34, "output frame \(2 * k + 1) is the x4 of RIFE's middle frame")
             XCTAssertGreaterThan(p, psnr(out[2 * k + 1], neighbour) + 3, "not a repeated neighbour")
         }
         // The last output frame holds the last source frame.
-        XCTAssertGreaterThan(psnr(out[11], clamp(try srvgg(source[5]), min: 0, max: 1)), 38)
+        XCTAssertGreaterThan(psnr(out[11], clamp(try srvgg(source[5]), min: 0, max: 1)), 34)
 
         // Resident between jobs, with RIFE counted in the handle.
         let ps = try c.result("model.ps")["models"]?.arrayValue ?? []
@@ -208,11 +209,11 @@ final class UpsampleStageTests: XCTestCase {
 
         let scale = try submitError(["input": .string(input), "output": .string(out), "scale": 5])
         XCTAssertEqual(scale.code, .invalidParams)
-        XCTAssertEqual(scale.data?["field"], "/scale")
+        XCTAssertEqual(scale.data?["field"], "/params/scale")
 
         let missing = try submitError(["input": .string(d.outputDir + "/nope.mp4"), "output": .string(out)])
         XCTAssertEqual(missing.code, .accessDenied)
-        XCTAssertEqual(missing.data?["field"], "/input")
+        XCTAssertEqual(missing.data?["field"], "/params/input")
         XCTAssertTrue(missing.message.contains("does not exist"), missing.message)
 
         let rifeOnly = try submitError(["input": .string(input), "output": .string(out)], model: "rife-hdv3")
@@ -230,8 +231,11 @@ final class UpsampleStageTests: XCTestCase {
         ]
         for (params, code, words) in cases {
             let id = try submitUpsample(c, params)
+            // job.wait answers -32004 for a failed job; the job's own error carries the code.
             let e = try XCTUnwrap(try waitJob(c, id).outcome.failureValue, "\(params) must fail")
-            XCTAssertEqual(e.code, code, "\(params): \(e)")
+            XCTAssertEqual(e.code, .pluginFailure, "\(params): \(e)")
+            XCTAssertEqual(e.data?["state"], "failed")
+            XCTAssertEqual(e.data?["error"]?["code"]?.intValue, Int64(code.rawValue), "\(params): \(e)")
             XCTAssertTrue(e.message.contains(words), "\(params): \(e.message)")
         }
         XCTAssertTrue(e2eNothingWritten(d.outputDir, keep: ["in.mp4", "junk.mp4"]))

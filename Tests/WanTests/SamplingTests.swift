@@ -90,3 +90,29 @@ final class SamplingTests: XCTestCase {
         XCTAssertThrowsError(try p.latentShape(bad)) { XCTAssertTrue("\($0)".contains("4k+1"), "\($0)") }
     }
 }
+
+/// The memory a real Wan2.1-T2V-1.3B generation needs (its published configs), as the plugin estimates before loading.
+final class MemoryEstimateTests: XCTestCase {
+    func testWan21T2V13BEstimate() throws {
+        var t = WanTransformer3DModel.Configuration()
+        t.numLayers = 30; t.numAttentionHeads = 12; t.ffnDim = 8960; t.textDim = 4096
+        var v = AutoencoderKLWan.Configuration()
+        v.zDim = 16
+        let e = WanTextToVideoPipeline.estimateBytes(transformer: t, vae: v, width: 832, height: 480, frames: 81,
+                                                     textTokens: 512, guided: true)
+        print("Wan2.1-T2V-1.3B at 832×480×81: fp32 weights \(e.weights >> 20) MiB (transformer \(t.parameterCount) + VAE decoder \(v.decoderParameterCount) parameters), activations \(e.activations >> 20) MiB")
+        XCTAssertEqual(Double(e.weights) / Double(1 << 30), 5.6, accuracy: 0.6)
+        XCTAssertGreaterThan(e.activations, 1 << 30)
+    }
+}
+
+final class SchedulerConfigTests: XCTestCase {
+    /// The released Wan2.1 directories carry UniPC's config with flow_shift; reel reads its shift.
+    func testUniPCFlowShiftIsRead() throws {
+        let dir = temporaryDirectory()
+        try FileManager.default.createDirectory(atPath: dir + "/scheduler", withIntermediateDirectories: true)
+        try #"{"_class_name": "UniPCMultistepScheduler", "flow_shift": 3.0, "use_flow_sigmas": true, "num_train_timesteps": 1000, "prediction_type": "flow_prediction"}"#
+            .write(toFile: dir + "/scheduler/scheduler_config.json", atomically: true, encoding: .utf8)
+        XCTAssertEqual(try WanTextToVideoPipeline.schedulerConfig(dir).shift, 3)
+    }
+}

@@ -17,7 +17,7 @@ final class WanTransformerTests: XCTestCase {
         let model = try WanTransformer3DModel(directory: Fixtures.path("transformer_fp32"))
         XCTAssertEqual(model.config.numLayers, 2)
         XCTAssertEqual(model.config.patchSize, [1, 2, 2])
-        XCTAssertEqual(model.config.textDim, 24)
+        XCTAssertEqual(model.config.textDim, 32)
         assertClose(try run(model), try Fixtures.file("transformer_io.safetensors").tensor("output_fp32"),
                     atol: 1e-5, rtol: 1e-5, "transformer fp32")
     }
@@ -56,12 +56,12 @@ final class WanTransformerTests: XCTestCase {
 
     func testErrorsAreClear() throws {
         let model = try WanTransformer3DModel(directory: Fixtures.path("transformer_fp32"))
-        let ctx = try model.conditionText(Tensor(zeros: [1, 3, 24]))
+        let ctx = try model.conditionText(Tensor(zeros: [1, 3, 32]))
         XCTAssertThrowsError(try model(Tensor(zeros: [1, 4, 1, 3, 4]), timesteps: [1], text: ctx)) { error in
             XCTAssertTrue("\(error)".contains("patch size"), "\(error)")
         }
-        XCTAssertThrowsError(try model.conditionText(Tensor(zeros: [1, 3, 25]))) { error in
-            XCTAssertTrue("\(error)".contains("24"), "\(error)")
+        XCTAssertThrowsError(try model.conditionText(Tensor(zeros: [1, 3, 33]))) { error in
+            XCTAssertTrue("\(error)".contains("32"), "\(error)")
         }
         // A checkpoint missing a tensor names it.
         XCTAssertThrowsError(try WanTransformer3DModel(directory: Fixtures.path("vae")))

@@ -6,6 +6,11 @@ as each finishes. CPU seconds (all threads) show how much of the wall time the
 cores were really ours when other jobs share the machine.
 
     python3 tools/bench/torch_engine.py --threads 2 [--cases gemm,attn1k,...] [--quick]
+    python3 tools/bench/torch_engine.py --threads 2 --serve   # reads case names on stdin
+
+With --serve (what reel-bench uses) it builds every case, prints the version
+line, then answers each case name read from stdin with its result line, so the
+benchmark can alternate reel and PyTorch case by case under the same load.
 """
 import argparse
 import sys
@@ -68,12 +73,23 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--min-time", type=float, default=1.0)
     ap.add_argument("--max-runs", type=int, default=10)
+    ap.add_argument("--serve", action="store_true")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     wanted = set(filter(None, args.cases.split(",")))
-    print(f"torch {torch.__version__} threads {torch.get_num_threads()}", flush=True)
     with torch.inference_mode():
-        for name, fn in cases(args.quick).items():
+        table = cases(args.quick)
+        print(f"torch {torch.__version__} threads {torch.get_num_threads()}", flush=True)
+        if args.serve:
+            for line in sys.stdin:
+                name = line.strip()
+                if name in table:
+                    wall, cpu = timed(table[name], args.min_time, args.max_runs)
+                    print(f"{name} {wall:.6f} {cpu:.6f}", flush=True)
+                else:
+                    print(f"{name} n/a", flush=True)
+            return
+        for name, fn in table.items():
             if wanted and name not in wanted:
                 continue
             wall, cpu = timed(fn, args.min_time, args.max_runs)

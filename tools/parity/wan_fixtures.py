@@ -22,7 +22,7 @@ from safetensors.torch import save_file
 OUT = Path(__file__).resolve().parents[2] / "Tests" / "WanTests" / "Fixtures"
 
 TRANSFORMER = dict(patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=16, in_channels=4,
-                   out_channels=4, text_dim=24, freq_dim=32, ffn_dim=64, num_layers=2, cross_attn_norm=True,
+                   out_channels=4, text_dim=32, freq_dim=32, ffn_dim=64, num_layers=2, cross_attn_norm=True,
                    qk_norm="rms_norm_across_heads", eps=1e-6, rope_max_seq_len=64)
 VAE = dict(base_dim=4, z_dim=4, dim_mult=[1, 2, 4, 4], num_res_blocks=1, temperal_downsample=[False, True, True])
 
@@ -61,7 +61,7 @@ def transformer_fixtures():
 
     g = torch.Generator().manual_seed(2)
     x = torch.randn(2, 4, 3, 4, 6, generator=g)            # [B, C, F, H, W]: non-square, several frames
-    ctx = torch.randn(2, 7, 24, generator=g)
+    ctx = torch.randn(2, 7, 32, generator=g)
     t = torch.tensor([999.0, 437.5])
     out32 = model(hidden_states=x, timestep=t, encoder_hidden_states=ctx, return_dict=False)[0]
     out16 = ref16(hidden_states=x, timestep=t, encoder_hidden_states=ctx, return_dict=False)[0]
@@ -107,8 +107,8 @@ def sampling_fixtures(transformer, vae):
     from diffusers.pipelines.mochi.pipeline_mochi import linear_quadratic_schedule
     g = torch.Generator().manual_seed(6)
     latents = torch.randn(1, 4, 3, 4, 4, generator=g)
-    cond = torch.randn(1, 7, 24, generator=g)
-    uncond = torch.randn(1, 7, 24, generator=g) * 0.1
+    cond = torch.randn(1, 7, 32, generator=g)
+    uncond = torch.randn(1, 7, 32, generator=g) * 0.1
     steps, guidance, shift = 4, 5.0, 3.0
 
     sched = FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=shift)
@@ -144,6 +144,42 @@ def sampling_fixtures(transformer, vae):
     print(f"sampling: final latents std {final.std():.3f}, video range {video.min():.3f}..{video.max():.3f}")
 
 
+@torch.no_grad()
+def default_model_fixtures():
+    """Two guided steps and the decode with the committed default model (models/reel-t2v-default, bf16 weights
+    upcast to fp32), on fixed latents and fixed (random) text embeddings of MiniLM's shape."""
+    from diffusers import AutoencoderKLWan, FlowMatchEulerDiscreteScheduler, WanPipeline, WanTransformer3DModel
+    from safetensors.torch import load_file
+    root = Path(__file__).resolve().parents[2] / "models" / "reel-t2v-default"
+    if not (root / "model_index.json").exists():
+        print("no models/reel-t2v-default: default-model fixtures skipped")
+        return
+
+    def load(cls, d):
+        m = cls.from_config(cls.load_config(str(d)))
+        m.load_state_dict({k: v.float() for k, v in load_file(str(d / "diffusion_pytorch_model.safetensors")).items()})
+        return m.float().eval()
+    dit, vae = load(WanTransformer3DModel, root / "transformer"), load(AutoencoderKLWan, root / "vae")
+    sched = FlowMatchEulerDiscreteScheduler.from_pretrained(str(root / "scheduler"))
+    pipe = WanPipeline(tokenizer=None, text_encoder=None, vae=vae, transformer=dit, scheduler=sched)
+    pipe.set_progress_bar_config(disable=True)
+    g = torch.Generator().manual_seed(8)
+    latents = torch.randn(1, 16, 5, 8, 8, generator=g)
+    cond = torch.randn(1, 48, 384, generator=g) * 0.3
+    cond[:, 12:] = 0          # MiniLM's layout: the prompt's tokens, then zero rows
+    uncond = torch.zeros(1, 48, 384)
+    uncond[:, :2] = torch.randn(1, 2, 384, generator=g) * 0.3
+    final = pipe(prompt_embeds=cond, negative_prompt_embeds=uncond, height=64, width=64, num_frames=17,
+                 num_inference_steps=2, guidance_scale=5.0, latents=latents.clone(), output_type="latent",
+                 return_dict=False)[0]
+    mean = torch.tensor(vae.config.latents_mean).view(1, -1, 1, 1, 1)
+    std = torch.tensor(vae.config.latents_std).view(1, -1, 1, 1, 1)
+    video = vae.decode(final * std + mean, return_dict=False)[0]
+    tensors(OUT / "default_model.safetensors", latents=latents, prompt_embeds=cond, negative_prompt_embeds=uncond,
+            final_latents=final, video=video.half())
+    print(f"default model: 2 steps, video {tuple(video.shape)}")
+
+
 def main():
     if OUT.exists():
         shutil.rmtree(OUT)
@@ -152,6 +188,7 @@ def main():
     t = transformer_fixtures()
     v = vae_fixtures()
     sampling_fixtures(t, v)
+    default_model_fixtures()
     size = sum(p.stat().st_size for p in OUT.rglob("*") if p.is_file())
     print(f"wrote {OUT} ({size / 1024:.0f} KiB)")
 

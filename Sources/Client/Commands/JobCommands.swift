@@ -40,6 +40,9 @@ struct Run: ParsableCommand {
             var submit: JSONObject = ["method": .string(stage), "params": .object(p), "subscribe": .bool(!detach)]
             if let model { submit["model"] = .string(absoluteIfPath(model)) }
             if let keepAlive { submit["keep_alive"] = keepAliveJSON(keepAlive) }
+            // Events can arrive before the answer to job.submit: keep them for the follower.
+            var early: [RPCNotification] = []
+            conn.onNotification = { early.append($0) }
             let job: JSON
             do { job = try conn.call("job.submit", .object(submit)) } catch let e as RPCError { throw ClientFailure(rpc: e) }
             let id = job["id"]?.stringValue ?? ""
@@ -47,7 +50,7 @@ struct Run: ParsableCommand {
                 if global.json { Printer.json(job) } else { print(id) }
                 return
             }
-            try JobFollower(connection: conn, id: id, json: global.json, cancelOnInterrupt: true).follow()
+            try JobFollower(connection: conn, id: id, json: global.json, cancelOnInterrupt: true).follow(early: early)
         }
     }
 }
@@ -133,7 +136,7 @@ struct JobFollower {
     let json: Bool
     let cancelOnInterrupt: Bool
 
-    func follow() throws {
+    func follow(early: [RPCNotification] = []) throws {
         let view = ProgressView()
         signal(SIGINT) { _ in interrupted = 1 }
         defer { signal(SIGINT, SIG_DFL) }
@@ -154,6 +157,7 @@ struct JobFollower {
             default: break
             }
         }
+        for n in early { connection.onNotification(n) }
         let waitID = try connection.request("job.wait", ["id": .string(id)])
         let response = try connection.response(to: waitID, tickMs: 100) {
             if interrupted != 0 && !cancelSent {

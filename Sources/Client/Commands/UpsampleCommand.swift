@@ -11,7 +11,7 @@ struct Upsample: ParsableCommand {
             Runs the stage video.upsample. --fps takes a target rate (32, 29.97) or a factor (x2, x4); in-between \
             frames come from RIFE, which repeats the previous frame across scene cuts. x2 and x3 run the x4 network \
             and reduce its output with Lanczos. Models: animevideov3 (fast, for video and animation; default) or \
-            x4plus (sharper on photographs, about 20 times slower), or any model name or directory.
+            x4plus (sharper on photographs, about 30 times the work per pixel), or any model name or directory.
             Example: reel upsample clip.mp4 -o clip-4k.mp4 --scale 4 --fps x2
             """)
     @OptionGroup var global: GlobalOptions

@@ -10,7 +10,9 @@ import ReelSystemd
 final class Daemon: @unchecked Sendable {
     static let version = "0.1.0"
 
-    private(set) var config: Config
+    private var _config: Config
+    /// The current settings (SIGHUP replaces them while requests read them).
+    var config: Config { stateLock.withLock { _config } }
     let configSource: (path: String, explicit: Bool, base: Config)?
     let logger: Logger
     let hooks: ServiceHooks
@@ -32,7 +34,7 @@ final class Daemon: @unchecked Sendable {
     private var idleSince = now()
 
     init(config: Config, configSource: (path: String, explicit: Bool, base: Config)?, hooks: ServiceHooks, logger: Logger) throws {
-        self.config = config
+        self._config = config
         self.configSource = configSource
         self.hooks = hooks
         self.logger = logger
@@ -166,7 +168,7 @@ final class Daemon: @unchecked Sendable {
                 c.stateDir = config.stateDir
                 if c.maxMessageBytes != config.maxMessageBytes { logger.warning("max_message_bytes changes take effect at restart") }
                 c.maxMessageBytes = config.maxMessageBytes
-                config = c
+                stateLock.withLock { _config = c }
                 ReelLogging.setLevel(c.logLevel)
                 scheduler.defaultKeepAlive = c.keepAlive
                 scheduler.setBudget(c.memoryBudget)

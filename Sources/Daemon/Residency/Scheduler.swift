@@ -48,15 +48,20 @@ final class Scheduler: @unchecked Sendable {
     private var residents: [String: Resident] = [:]      // by model path
     private var loading: [String: UInt64] = [:]          // path → reserved estimate
     private let loaded = NSCondition()                   // signalled when a load finishes
-    private(set) var budget: UInt64
-    var defaultKeepAlive: Double
+    private var _budget: UInt64
+    private var _defaultKeepAlive: Double
+    var budget: UInt64 { lock.withLock { _budget } }
+    var defaultKeepAlive: Double {
+        get { lock.withLock { _defaultKeepAlive } }
+        set { lock.withLock { _defaultKeepAlive = newValue } }
+    }
     private let logger: Logger
     /// Called after any change (the status line, ps watchers).
     var onChange: () -> Void = {}
 
     init(budget: UInt64, defaultKeepAlive: Double, logger: Logger) {
-        self.budget = budget
-        self.defaultKeepAlive = defaultKeepAlive
+        self._budget = budget
+        self._defaultKeepAlive = defaultKeepAlive
         self.logger = logger
     }
 
@@ -95,25 +100,25 @@ final class Scheduler: @unchecked Sendable {
         }
         var victims: [Resident] = []
         let reserved: Result<Void, RPCError>? = lock.withLock {
-            if estimate > budget {
+            if estimate > _budget {
                 return .failure(RPCError(.modelTooLarge,
-                    "model \(model.name) needs about \(Units.formatBytes(estimate)), more than the whole memory budget of \(Units.formatBytes(budget))",
-                    data: ["model": .string(model.name), "estimate_bytes": .int(Int64(estimate)), "budget_bytes": .int(Int64(budget))]))
+                    "model \(model.name) needs about \(Units.formatBytes(estimate)), more than the whole memory budget of \(Units.formatBytes(_budget))",
+                    data: ["model": .string(model.name), "estimate_bytes": .int(Int64(estimate)), "budget_bytes": .int(Int64(_budget))]))
             }
             if loading[model.path] != nil || residents[model.path] != nil { return nil }
             var used = usedLocked()
             let idle = residents.values.filter { $0.inUse == 0 && !$0.pinned }.sorted { $0.lastUsed < $1.lastUsed }
             var i = 0
-            while used + estimate > budget && i < idle.count {
+            while used + estimate > _budget && i < idle.count {
                 victims.append(idle[i])
                 used -= idle[i].bytes
                 i += 1
             }
-            if used + estimate > budget {
+            if used + estimate > _budget {
                 victims = []
                 return .failure(RPCError(.memoryBusy,
-                    "model \(model.name) needs about \(Units.formatBytes(estimate)) but models in use or pinned hold \(Units.formatBytes(usedLocked())) of the \(Units.formatBytes(budget)) budget",
-                    data: ["model": .string(model.name), "estimate_bytes": .int(Int64(estimate)), "budget_bytes": .int(Int64(budget)),
+                    "model \(model.name) needs about \(Units.formatBytes(estimate)) but models in use or pinned hold \(Units.formatBytes(usedLocked())) of the \(Units.formatBytes(_budget)) budget",
+                    data: ["model": .string(model.name), "estimate_bytes": .int(Int64(estimate)), "budget_bytes": .int(Int64(_budget)),
                            "used_bytes": .int(Int64(usedLocked()))]))
             }
             for v in victims { residents[v.model.path] = nil }
@@ -137,7 +142,7 @@ final class Scheduler: @unchecked Sendable {
             case .failure(let e): return .failure(e)
             case .success(let handle):
                 let r = Resident(model: model, plugin: plugin, handle: handle,
-                                 bytes: max(plugin.residentBytes(handle), 0), keepAlive: defaultKeepAlive)
+                                 bytes: max(plugin.residentBytes(handle), 0), keepAlive: _defaultKeepAlive)
                 r.inUse = 1
                 residents[model.path] = r
                 return .success(Lease(resident: r))
@@ -158,7 +163,7 @@ final class Scheduler: @unchecked Sendable {
         let unloadNow: Bool = lock.withLock {
             r.inUse -= 1
             r.lastUsed = now()
-            r.keepAlive = keepAlive ?? defaultKeepAlive
+            r.keepAlive = keepAlive ?? _defaultKeepAlive
             r.bytes = r.plugin.residentBytes(r.handle)
             if r.inUse == 0 && r.keepAlive == 0 && residents[r.model.path] === r {
                 residents[r.model.path] = nil
@@ -209,7 +214,7 @@ final class Scheduler: @unchecked Sendable {
     /// A new budget (SIGHUP): idle models are evicted LRU until the rest fit.
     func setBudget(_ b: UInt64) {
         let victims: [Resident] = lock.withLock {
-            budget = b
+            _budget = b
             var used = usedLocked()
             var v: [Resident] = []
             for r in residents.values.filter({ $0.inUse == 0 }).sorted(by: { $0.lastUsed < $1.lastUsed }) where used > b {

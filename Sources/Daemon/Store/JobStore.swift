@@ -5,6 +5,8 @@ import GRDB
 import ReelProtocol
 
 final class JobStore: @unchecked Sendable {
+    /// Finished jobs older than this many submissions are pruned at start-up.
+    static let historyLimit = 10_000
     let path: String
     private let db: DatabaseQueue
 
@@ -102,6 +104,11 @@ final class JobStore: @unchecked Sendable {
                 WHERE state IN ('loading', 'running')
                 """, arguments: [now(), err])
             let n = db.changesCount
+            // History is kept for the newest `JobStore.historyLimit` finished jobs.
+            try db.execute(sql: """
+                DELETE FROM job WHERE state IN ('done', 'failed', 'cancelled', 'interrupted')
+                AND seq <= (SELECT MAX(seq) FROM job) - ?
+                """, arguments: [JobStore.historyLimit])
             let queued = try Row.fetchAll(db, sql: "SELECT * FROM job WHERE state = 'queued' ORDER BY seq").map(Self.job)
             return (n, queued)
         }

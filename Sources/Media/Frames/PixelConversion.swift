@@ -44,4 +44,15 @@ enum PixelConversion {
             for x in 0 ..< width { d[x] = Float(s[x]) * scale }
         }
     }
+
+    /// The same for a 16-bit plane (`srcStride` in elements), scaled by 1/65535.
+    static func expand16(_ src: UnsafePointer<UInt16>, srcStride: Int, width: Int, height: Int,
+                         into dst: UnsafeMutablePointer<Float>) {
+        let scale: Float = 1.0 / 65535.0
+        for y in 0 ..< height {
+            let s = src + y * srcStride
+            let d = dst + y * width
+            for x in 0 ..< width { d[x] = Float(s[x]) * scale }
+        }
+    }
 }

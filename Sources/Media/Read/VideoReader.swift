@@ -67,12 +67,21 @@ public final class VideoReader {
         duration = d > 0 ? Double(d) / Double(AV_TIME_BASE) : nil
 
         rgb = av_frame_alloc()
-        rgb.pointee.format = AV_PIX_FMT_GBRP.rawValue
+    }
+
+    /// The planar RGB picture swscale writes into: 8 bits for 8-bit sources, 16 for deeper ones
+    /// (10-bit HDR video keeps its precision on the way to float).
+    private func rgbBuffer(deep: Bool) throws -> UnsafeMutablePointer<AVFrame> {
+        let format = deep ? AV_PIX_FMT_GBRP16LE : AV_PIX_FMT_GBRP
+        if rgb.pointee.format == format.rawValue && rgb.pointee.data.0 != nil { return rgb }
+        av_frame_unref(rgb)
+        rgb.pointee.format = format.rawValue
         rgb.pointee.width = Int32(outputSize.width)
         rgb.pointee.height = Int32(outputSize.height)
         if av_frame_get_buffer(rgb, 0) < 0 {
             throw MediaError(.decodeFailed, path: path, "out of memory for a \(outputSize) frame")
         }
+        return rgb
     }
 
     deinit {
@@ -165,8 +174,11 @@ public final class VideoReader {
         guard srcW > 0, srcH > 0 else {
             throw MediaError(.decodeFailed, path: path, "the decoder returned an empty picture")
         }
+        let depth = av_pix_fmt_desc_get(AVPixelFormat(src.pointee.format))?.pointee.comp.0.depth ?? 8
+        let deep = depth > 8
+        let rgb = try rgbBuffer(deep: deep)
         scaler = sws_getCachedContext(scaler, Int32(srcW), Int32(srcH), AVPixelFormat(src.pointee.format),
-                                      Int32(outputSize.width), Int32(outputSize.height), AV_PIX_FMT_GBRP,
+                                      Int32(outputSize.width), Int32(outputSize.height), AVPixelFormat(rgb.pointee.format),
                                       SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, nil, nil, nil)
         guard let scaler else {
             throw MediaError(.decodeFailed, path: path,
@@ -199,8 +211,14 @@ public final class VideoReader {
         let pixels = [Float](unsafeUninitializedCapacity: 3 * plane) { out, count in
             // GBRP stores G, B, R in planes 0, 1, 2.
             for (channel, planeIndex) in [(0, 2), (1, 0), (2, 1)] {
-                PixelConversion.expand(UnsafePointer(dstData[planeIndex]!), srcStride: Int(dstStride[planeIndex]),
-                                       width: w, height: h, into: out.baseAddress! + channel * plane)
+                let target = out.baseAddress! + channel * plane
+                if deep {
+                    PixelConversion.expand16(UnsafeRawPointer(dstData[planeIndex]!).assumingMemoryBound(to: UInt16.self),
+                                             srcStride: Int(dstStride[planeIndex]) / 2, width: w, height: h, into: target)
+                } else {
+                    PixelConversion.expand(UnsafePointer(dstData[planeIndex]!), srcStride: Int(dstStride[planeIndex]),
+                                           width: w, height: h, into: target)
+                }
             }
             count = 3 * plane
         }

@@ -74,12 +74,16 @@ final class AudioEncoder: Encoder {
         }
     }
 
-    func append(_ audio: PCMAudio) throws {
+    func validate(_ audio: PCMAudio) throws {
         guard audio.sampleRate == format.sampleRate, audio.channels == format.channels else {
             throw MediaError(.invalidArgument, path: path,
                              "audio is \(audio.sampleRate) Hz \(audio.channels) ch but the writer was opened for " +
                              "\(format.sampleRate) Hz \(format.channels) ch")
         }
+    }
+
+    func append(_ audio: PCMAudio) throws {
+        try validate(audio)
         if audio.frameCount == 0 { return }
         samplesIn += audio.frameCount
         try audio.samples.withUnsafeBufferPointer { buf in

@@ -8,6 +8,10 @@ public func writePNG(_ frame: VideoFrame, to path: String, label: GenerationLabe
                      metadata: [String: String] = [:]) throws {
     FFmpegLog.install()
     try MediaLimits.check(PixelSize(frame.width, frame.height), path: path, what: "the image size")
+    guard frame.pixels.count == 3 * frame.width * frame.height else {
+        throw MediaError(.invalidArgument, path: path,
+                         "frame holds \(frame.pixels.count) floats, not 3 x \(frame.width) x \(frame.height)")
+    }
     guard let codec = avcodec_find_encoder(AV_CODEC_ID_PNG) else {
         throw MediaError(.unsupportedCodec, path: path, "this FFmpeg has no PNG encoder")
     }

@@ -123,6 +123,8 @@ public final class MediaWriter {
         guard let video else {
             throw MediaError(.invalidArgument, path: path, "the writer was opened without a video stream")
         }
+        // A wrong frame is the caller's mistake, not the file's: refuse it and keep the writer.
+        try video.validate(frame)
         try guarded { try video.append(frame) }
     }
 
@@ -133,6 +135,7 @@ public final class MediaWriter {
         guard let audio else {
             throw MediaError(.invalidArgument, path: path, "the writer was opened without an audio stream")
         }
+        try audio.validate(pcm)
         try guarded { try audio.append(pcm) }
     }
 
@@ -179,7 +182,8 @@ public final class MediaWriter {
         }
     }
 
-    /// Any failure ends the writer: the partial file is removed so nothing half-written remains.
+    /// An encoding or writing failure ends the writer: the partial file is removed so nothing
+    /// half-written remains. (Frames or audio of the wrong shape are refused before this.)
     private func guarded(_ body: () throws -> Void) throws {
         do { try body() } catch {
             discard()

@@ -99,11 +99,19 @@ final class VideoEncoder: Encoder {
         }
     }
 
-    func append(_ frame: VideoFrame) throws {
+    func validate(_ frame: VideoFrame) throws {
         guard frame.width == format.width, frame.height == format.height else {
             throw MediaError(.invalidArgument, path: path,
                              "frame is \(frame.width)x\(frame.height) but the writer was opened for \(format.width)x\(format.height)")
         }
+        guard frame.pixels.count == 3 * frame.width * frame.height else {
+            throw MediaError(.invalidArgument, path: path,
+                             "frame holds \(frame.pixels.count) floats, not 3 x \(frame.width) x \(frame.height)")
+        }
+    }
+
+    func append(_ frame: VideoFrame) throws {
+        try validate(frame)
         guard av_frame_make_writable(rgb) >= 0, av_frame_make_writable(yuv) >= 0 else {
             throw MediaError(.writeFailed, path: path, "out of memory for a frame")
         }

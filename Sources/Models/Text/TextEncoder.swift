@@ -164,13 +164,18 @@ public func loadTextEncoder(modelDirectory: String, options: TextEncoderOptions 
         do { ref = try JSONTree.load(path: pointer).decode(TextEncoderReference.self) } catch {
             throw ModelError.badInput("\(pointer): \(error)")
         }
+        guard ref.format.hasPrefix("reel-text-encoder/") else { throw ModelError.unsupported("\(pointer): format \(ref.format)") }
         guard ref.architecture == "bert" else { throw ModelError.unsupported("\(pointer): architecture \(ref.architecture)") }
         let target = options.store.root.appendingPathComponent(ref.storeDir).path
         guard fm.fileExists(atPath: target + "/model.safetensors") else {
             throw ModelError.badInput("\(ref.name) (the text encoder of \(dir)) is not in \(options.store.root.path): run \(ref.fetch ?? "tools/fetch_minilm.sh")")
         }
-        return try BertTextEncoder(directory: target, maxSequenceLength: options.maxSequenceLength ?? ref.embedding?.maxSequenceLength ?? 48,
-                                   name: "\(ref.name) (BERT)")
+        let encoder = try BertTextEncoder(directory: target, maxSequenceLength: options.maxSequenceLength ?? ref.embedding?.maxSequenceLength ?? 48,
+                                          name: "\(ref.name) (BERT)")
+        if let dim = ref.embedding?.dim, dim != encoder.dim {
+            throw ModelError.badInput("\(target) gives \(encoder.dim)-wide states, but \(pointer) expects \(dim): a different model is in the store")
+        }
+        return encoder
     }
 
     let configPath = encoderDir + "/config.json"
@@ -220,4 +225,36 @@ struct TextEncoderReference: Decodable {
     enum CodingKeys: String, CodingKey {
         case format, architecture, name, storeDir = "store_dir", fetch, embedding
     }
+}
+
+/// Bytes the text encoder of `modelDirectory` will hold once loaded by
+/// `loadTextEncoder` with the same options (weights as fp32, as the engine
+/// computes), before loading anything: BERT is fully resident; UMT5 keeps its
+/// embedding in the mapped file (rows are converted as tokens need them) and,
+/// streamed, one block's weights at a time. Activations (a few MB per prompt
+/// for BERT, heads × tokens² × 4 bytes per UMT5 layer) are not included.
+public func estimateTextEncoderBytes(modelDirectory: String, options: TextEncoderOptions = TextEncoderOptions()) throws -> Int {
+    let fm = FileManager.default
+    let dir = modelDirectory.hasSuffix("/") ? String(modelDirectory.dropLast()) : modelDirectory
+    func fp32Bytes(_ source: WeightSource, skipping skip: Set<String> = []) throws -> Int {
+        try source.names.filter { !skip.contains($0) }.reduce(0) { $0 + 4 * (try source.info($1).shape.reduce(1, *)) }
+    }
+    let pointer = dir + "/text_encoder/reel_text_encoder.json"
+    if fm.fileExists(atPath: pointer) {
+        let ref = try JSONTree.load(path: pointer).decode(TextEncoderReference.self)
+        return try fp32Bytes(Safetensors.open(options.store.root.appendingPathComponent(ref.storeDir).path))
+    }
+    let configPath = dir + "/text_encoder/config.json"
+    if fm.fileExists(atPath: configPath), (try? JSONTree.load(path: configPath))?["model_type"]?.string == "umt5" {
+        let c = try UMT5Config.load(path: configPath)
+        let embedding = c.vocabSize * c.dModel
+        let perBlock = (c.parameterCount - embedding - c.dModel) / Swift.max(c.numLayers, 1)
+        let stream = options.streamWeights ?? (c.parameterCount * 4 > 4 << 30)
+        let source = try Safetensors.open(dir + "/text_encoder")
+        let embeddingName = ["shared.weight", "encoder.embed_tokens.weight"].first { source.contains($0) }
+        let embeddingIsFP32 = try embeddingName.map { try source.info($0).dtype == .float32 } ?? false
+        return 4 * ((stream ? perBlock : perBlock * c.numLayers) + c.dModel + (embeddingIsFP32 ? embedding : 0))
+    }
+    if fm.fileExists(atPath: configPath) { return try fp32Bytes(Safetensors.open(dir + "/text_encoder")) }
+    return try fp32Bytes(Safetensors.open(dir))
 }

@@ -156,22 +156,27 @@ public final class UMT5EncoderModel: @unchecked Sendable {
         }
     }
 
-    static func loadBlock(_ ck: Checkpoint, _ i: Int, _ c: UMT5Config) throws -> Block {
+    /// One block's weights. Streaming reads bypass `Checkpoint`'s bookkeeping
+    /// (nothing shared is mutated, so concurrent encodes are safe).
+    static func loadBlock(_ ck: Checkpoint, _ i: Int, _ c: UMT5Config, streaming: Bool = false) throws -> Block {
         let inner = c.numHeads * c.dKv
         let l0 = ck["encoder"]["block"][i]["layer"][0], l1 = ck["encoder"]["block"][i]["layer"][1]
+        func read(_ path: ModulePath, _ shape: [Int]) throws -> Tensor {
+            streaming ? try ck.source.tensor(path.prefix + ".weight", shape: shape) : try path.tensor("weight", shape: shape)
+        }
         let a = l0["SelfAttention"], f = l1["DenseReluDense"]
         let gated = c.feedForward.gated
         return Block(
-            q: try a["q"].tensor("weight", shape: [inner, c.dModel]),
-            k: try a["k"].tensor("weight", shape: [inner, c.dModel]),
-            v: try a["v"].tensor("weight", shape: [inner, c.dModel]),
-            o: try a["o"].tensor("weight", shape: [c.dModel, inner]),
-            relative_attention_bias: try a["relative_attention_bias"].tensor("weight", shape: [c.relativeAttentionNumBuckets, c.numHeads]),
-            layer_norm0: try l0["layer_norm"].tensor("weight", shape: [c.dModel]),
-            wi_0: try f[gated ? "wi_0" : "wi"].tensor("weight", shape: [c.dFf, c.dModel]),
-            wi_1: gated ? try f["wi_1"].tensor("weight", shape: [c.dFf, c.dModel]) : nil,
-            wo: try f["wo"].tensor("weight", shape: [c.dModel, c.dFf]),
-            layer_norm1: try l1["layer_norm"].tensor("weight", shape: [c.dModel]))
+            q: try read(a["q"], [inner, c.dModel]),
+            k: try read(a["k"], [inner, c.dModel]),
+            v: try read(a["v"], [inner, c.dModel]),
+            o: try read(a["o"], [c.dModel, inner]),
+            relative_attention_bias: try read(a["relative_attention_bias"], [c.relativeAttentionNumBuckets, c.numHeads]),
+            layer_norm0: try read(l0["layer_norm"], [c.dModel]),
+            wi_0: try read(f[gated ? "wi_0" : "wi"], [c.dFf, c.dModel]),
+            wi_1: gated ? try read(f["wi_1"], [c.dFf, c.dModel]) : nil,
+            wo: try read(f["wo"], [c.dModel, c.dFf]),
+            layer_norm1: try read(l1["layer_norm"], [c.dModel]))
     }
 
     /// The last hidden state [batch, length, d_model] of `ids` (rows of at most
@@ -200,7 +205,7 @@ public final class UMT5EncoderModel: @unchecked Sendable {
         }
         let padded = lengths.contains { $0 < l }
         for i in 0..<c.numLayers {
-            let block = try blocks?[i] ?? Self.loadBlock(checkpoint, i, c)
+            let block = try blocks?[i] ?? Self.loadBlock(checkpoint, i, c, streaming: true)
             // Position bias [1 or B, H, L, L] plus -inf on padded keys.
             let table = block.relative_attention_bias.contiguous()
             let maskBatch = padded ? b : 1

@@ -1,22 +1,31 @@
 import Foundation
 import ReelEngine
 
-/// diffusers' `scheduler/scheduler_config.json` for FlowMatchEulerDiscreteScheduler (the fields Wan uses).
+/// diffusers' `scheduler/scheduler_config.json`: FlowMatchEulerDiscreteScheduler's `shift`, or the
+/// `flow_shift` of the UniPCMultistepScheduler that the released Wan2.1 directories carry (reel samples
+/// both with flow-matching Euler at that shift).
 public struct FlowMatchSchedulerConfig: Codable, Sendable, Equatable {
     public var numTrainTimesteps = 1000
     public var shift: Double = 1
     public var useDynamicShifting = false
 
     enum CodingKeys: String, CodingKey {
-        case numTrainTimesteps = "num_train_timesteps", shift, useDynamicShifting = "use_dynamic_shifting"
+        case numTrainTimesteps = "num_train_timesteps", shift, flowShift = "flow_shift", useDynamicShifting = "use_dynamic_shifting"
     }
 
     public init() {}
 
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(numTrainTimesteps, forKey: .numTrainTimesteps)
+        try c.encode(shift, forKey: .shift)
+        try c.encode(useDynamicShifting, forKey: .useDynamicShifting)
+    }
+
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         numTrainTimesteps = try c.decodeIfPresent(Int.self, forKey: .numTrainTimesteps) ?? 1000
-        shift = try c.decodeIfPresent(Double.self, forKey: .shift) ?? 1
+        shift = try c.decodeIfPresent(Double.self, forKey: .shift) ?? c.decodeIfPresent(Double.self, forKey: .flowShift) ?? 1
         useDynamicShifting = try c.decodeIfPresent(Bool.self, forKey: .useDynamicShifting) ?? false
     }
 }

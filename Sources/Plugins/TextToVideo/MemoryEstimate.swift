@@ -19,6 +19,9 @@ struct MemoryEstimate {
             let name = pointer[range.upperBound...].prefix { $0 != "\"" }
             textEncoderBytes = MemoryEstimate.fp32Bytes(of: ModelStore.default.root.appendingPathComponent(String(name)).path)
         }
+        // Above 4 GiB of fp32 (UMT5-XXL: 22.7 GB) the text encoder streams its blocks from the mapped
+        // file instead of keeping fp32 copies (TextEncoderOptions.streamWeights): about one block resident.
+        if textEncoderBytes > 4 << 30 { textEncoderBytes = 1 << 30 }
         let t = try WanTransformer3DModel.Configuration.load(dir + "/transformer/config.json")
         let v = try AutoencoderKLWan.Configuration.load(dir + "/vae/config.json")
         let d = ModelDefaults(directory: dir)

@@ -165,8 +165,8 @@ enum ModelFootprint {
             throw PluginError.badModel("\(directory) has no model.safetensors; run `make models`")
         }
         switch kind {
-        case SRVGGNetCompact.kind: return weights + 1024 * mib + rifeShare(near: directory)
-        case RRDBNet.kind: return weights + 1536 * mib + rifeShare(near: directory)
+        case SRVGGNetCompact.kind: return weights + 1536 * mib + rifeShare(near: directory)
+        case RRDBNet.kind: return weights + 2048 * mib + rifeShare(near: directory)
         case RIFE.kind: return weights + 512 * mib
         default: throw PluginError.badModel("the upsample plugin does not load \(kind) models")
         }

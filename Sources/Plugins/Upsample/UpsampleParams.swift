@@ -28,8 +28,8 @@ struct UpsampleParams {
                      "description": "Tile side in input pixels: memory is bounded by the tile, not the frame."],
             "overlap": ["type": "integer", "minimum": 0, "maximum": 256,
                         "description": "Context around each tile in input pixels (default: 18 for animevideov3, exact; 32 for x4plus)."],
-            "quality": ["type": "integer", "minimum": 0, "maximum": 63, "default": 18,
-                        "description": "Encoder constant quality (CRF; lower is better and bigger). H.264: 0-51, VP9: 0-63."],
+            "quality": ["type": "integer", "minimum": 0, "maximum": 63,
+                        "description": "Encoder constant quality (CRF; lower is better and bigger). H.264: 0-51 (default 18), VP9: 0-63 (default 31)."],
             "preset": ["type": "string", "enum": .array(presets.map { .string($0) }), "default": "medium",
                        "description": "x264 preset for .mp4 output."],
             "scene_threshold": ["type": "number", "minimum": 0, "maximum": 1, "default": 0.2,
@@ -52,7 +52,8 @@ struct UpsampleParams {
     let scale: Int
     let timing: Timing
     let tiling: Tiling
-    let quality: Int
+    /// nil: the writer's default for the container (18 for H.264, 31 for VP9).
+    let quality: Int?
     let preset: String
     let sceneThreshold: Double
 
@@ -88,9 +89,9 @@ struct UpsampleParams {
         let tile = Int(p["tile"]?.intValue ?? 192)
         let overlap = Int(p["overlap"]?.intValue ?? Int64(model.defaultOverlap))
         tiling = Tiling(tile: tile, overlap: overlap)
-        quality = Int(p["quality"]?.intValue ?? 18)
-        if container == .mp4 && quality > 51 {
-            throw PluginError.invalidParams("quality \(quality): H.264 (.mp4) takes 0-51")
+        quality = p["quality"]?.intValue.map(Int.init)
+        if container == .mp4, let q = quality, q > 51 {
+            throw PluginError.invalidParams("quality \(q): H.264 (.mp4) takes 0-51")
         }
         preset = p["preset"]?.stringValue ?? "medium"
         sceneThreshold = p["scene_threshold"]?.doubleValue ?? 0.2
@@ -116,13 +117,14 @@ struct UpsampleParams {
     /// Everything the label records about how the file was made.
     var labelParams: JSON {
         var o: JSONObject = ["scale": .int(Int64(scale)), "tile": .int(Int64(tiling.tile)),
-                             "overlap": .int(Int64(tiling.overlap)), "quality": .int(Int64(quality)),
+                             "overlap": .int(Int64(tiling.overlap)),
                              "scene_threshold": .double(sceneThreshold)]
         switch timing {
         case .keep: break
         case .factor(let k): o["fps_factor"] = .int(Int64(k))
         case .target(let r): o["fps"] = .string(r.description)
         }
+        if let quality { o["quality"] = .int(Int64(quality)) }
         if container == .mp4 { o["preset"] = .string(preset) }
         return .object(o)
     }

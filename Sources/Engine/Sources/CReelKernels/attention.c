@@ -13,17 +13,7 @@
 #define BK 256
 
 // Per-thread scratch, kept between calls so no task pays for mmap'd malloc.
-static __thread float *scratch = NULL;
-static __thread int64_t scratch_len = 0;
-
-static float *thread_scratch(int64_t n) {
-    if (scratch_len < n) {
-        free(scratch);
-        scratch = aligned_alloc(64, (size_t)((n + 15) & ~15) * sizeof(float));
-        scratch_len = scratch ? n : 0;
-    }
-    return scratch;
-}
+static float *thread_scratch(int64_t n) { return reel_thread_scratch(0, n); }
 
 // Adds the mask, applies causality, and turns one block of scores into
 // probabilities relative to the running max, rescaling the running output.

@@ -7,17 +7,7 @@
 #include <cblas.h>
 #include <stdlib.h>
 
-static __thread float *col_scratch = NULL;
-static __thread int64_t col_scratch_len = 0;
-
-static float *col_buffer(int64_t n) {
-    if (col_scratch_len < n) {
-        free(col_scratch);
-        col_scratch = aligned_alloc(64, (size_t)((n + 15) & ~15) * sizeof(float));
-        col_scratch_len = col_scratch ? n : 0;
-    }
-    return col_scratch;
-}
+static float *col_buffer(int64_t n) { return reel_thread_scratch(1, n); }
 
 // MARK: padding
 

@@ -230,17 +230,7 @@ typedef struct {
     reel_bf16_conv_weight *const *w; // one per group
 } conv_bf16_job;
 
-static __thread float *cb_scratch = NULL;
-static __thread int64_t cb_scratch_len = 0;
-
-static float *conv_scratch(int64_t n) {
-    if (cb_scratch_len < n) {
-        free(cb_scratch);
-        cb_scratch = aligned_alloc(64, (size_t)((n + 15) & ~15) * sizeof(float));
-        cb_scratch_len = cb_scratch ? n : 0;
-    }
-    return cb_scratch;
-}
+static float *conv_scratch(int64_t n) { return reel_thread_scratch(2, n); }
 
 #define CONV_NP 128 // output positions per task (two column blocks)
 

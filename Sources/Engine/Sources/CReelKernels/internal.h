@@ -30,6 +30,10 @@ typedef void (*reel_range_fn)(void *ctx, int64_t lo, int64_t hi);
 /// Splits [0, n) into chunks of at least `grain` and runs them on the pool.
 void reel_parallel_range(int64_t n, int64_t grain, reel_range_fn fn, void *ctx);
 
+/// A per-thread buffer of at least n floats for `slot` (0: attention, 1: conv,
+/// 2: bf16 conv), kept between calls and freed when the thread exits.
+float *reel_thread_scratch(int slot, int64_t n);
+
 static inline int64_t reel_min64(int64_t a, int64_t b) { return a < b ? a : b; }
 static inline int64_t reel_max64(int64_t a, int64_t b) { return a > b ? a : b; }
 

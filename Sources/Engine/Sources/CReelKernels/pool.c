@@ -117,6 +117,7 @@ static void pool_default_init(void) {
 
 void reel_pool_init(int threads) {
     pthread_once(&pool_once, pool_default_init);
+    if (in_region) return; // resizing from inside a parallel region would deadlock on region_lock
     if (threads <= 0) threads = reel_cpu_cores();
     pthread_mutex_lock(&region_lock);
     start_workers(threads);
@@ -327,4 +328,38 @@ void reel_parallel_range(int64_t n, int64_t grain, reel_range_fn fn, void *ctx) 
     if (chunks < 1) chunks = 1;
     range_job j = {fn, ctx, n, (n + chunks - 1) / chunks};
     reel_parallel_for((n + j.chunk - 1) / j.chunk, range_part, &j);
+}
+
+// MARK: per-thread scratch
+
+// Kernels keep a scratch buffer per thread between calls (no malloc/mmap per
+// task); a key destructor frees them when a thread exits, so short-lived job
+// threads in a long-running daemon do not leak.
+#define SCRATCH_SLOTS 4
+typedef struct { float *p[SCRATCH_SLOTS]; int64_t n[SCRATCH_SLOTS]; } scratch_set;
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void scratch_free(void *v) {
+    scratch_set *s = v;
+    for (int i = 0; i < SCRATCH_SLOTS; i++) free(s->p[i]);
+    free(s);
+}
+
+static void scratch_init(void) { pthread_key_create(&scratch_key, scratch_free); }
+
+float *reel_thread_scratch(int slot, int64_t n) {
+    pthread_once(&scratch_once, scratch_init);
+    scratch_set *s = pthread_getspecific(scratch_key);
+    if (!s) {
+        s = calloc(1, sizeof(*s));
+        if (!s) return NULL;
+        pthread_setspecific(scratch_key, s);
+    }
+    if (s->n[slot] < n) {
+        free(s->p[slot]);
+        s->p[slot] = aligned_alloc(64, (size_t)((n + 15) & ~15) * sizeof(float));
+        s->n[slot] = s->p[slot] ? n : 0;
+    }
+    return s->p[slot];
 }

@@ -56,21 +56,32 @@ public struct WordPieceTokenizer: Sendable {
     }
 
     /// Reads a tokenizer directory: vocab.txt (one token a line, id = line
-    /// number), and the settings of tokenizer.json's BertNormalizer and WordPiece
+    /// number; else tokenizer.json's WordPiece vocabulary), and the settings of tokenizer.json's BertNormalizer and WordPiece
     /// model or, without it, tokenizer_config.json's do_lower_case, strip_accents
     /// and tokenize_chinese_chars.
     public init(directory: String) throws {
         let vocabPath = directory + "/vocab.txt"
-        guard let text = try? String(contentsOfFile: vocabPath, encoding: .utf8) else {
-            throw TokenizerError.unreadable(path: vocabPath, reason: "no vocab.txt (a WordPiece vocabulary) in \(directory)")
-        }
-        var lines = text.components(separatedBy: "\n")
-        if lines.last == "" { lines.removeLast() }
-        lines = lines.map { $0.hasSuffix("\r") ? String($0.dropLast()) : $0 }
-        var o = Options()
         let fm = FileManager.default
-        if fm.fileExists(atPath: directory + "/tokenizer.json") {
-            let tree = try TokenizerJSON.load(directory + "/tokenizer.json")
+        let tree = fm.fileExists(atPath: directory + "/tokenizer.json") ? try TokenizerJSON.load(directory + "/tokenizer.json") : nil
+        var lines: [String]
+        if let text = try? String(contentsOfFile: vocabPath, encoding: .utf8) {
+            lines = text.components(separatedBy: "\n")
+            if lines.last == "" { lines.removeLast() }
+            lines = lines.map { $0.hasSuffix("\r") ? String($0.dropLast()) : $0 }
+        } else if let vocab = tree?["model"]?["vocab"]?.object, !vocab.isEmpty {
+            // tokenizer.json alone: its WordPiece vocabulary maps token -> id.
+            lines = [String](repeating: "", count: (vocab.values.compactMap(\.int).max() ?? -1) + 1)
+            for (token, id) in vocab {
+                guard let i = id.int, i >= 0 else {
+                    throw TokenizerError.invalid(path: directory + "/tokenizer.json", reason: "vocab id of \(token) is not a non-negative integer")
+                }
+                lines[i] = token
+            }
+        } else {
+            throw TokenizerError.unreadable(path: vocabPath, reason: "no vocab.txt (a WordPiece vocabulary) nor a WordPiece tokenizer.json in \(directory)")
+        }
+        var o = Options()
+        if let tree {
             if case .object(let n)? = tree.object?["normalizer"], n["type"] == .string("BertNormalizer") {
                 if case .bool(let b)? = n["lowercase"] { o.lowercase = b }
                 if case .bool(let b)? = n["strip_accents"] { o.stripAccents = b }

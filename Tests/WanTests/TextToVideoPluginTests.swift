@@ -1,0 +1,117 @@
+import Foundation
+import ReelEngine
+import ReelMedia
+import ReelModels
+import ReelProtocol
+import ReelTestSupport
+import XCTest
+
+/// video.generate end to end through the real reeld on a temporary socket: a
+/// WanPipeline directory in diffusers' layout assembled from the parity
+/// fixtures (tiny random transformer, VAE, scheduler) and the text helper's tiny
+/// UMT5 with its SentencePiece tokenizer (Tests/TextEncoderTests/Fixtures/umt5-tiny).
+final class TextToVideoPluginTests: XCTestCase {
+    static let repoTests = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+
+    func makeModel(in dir: String) throws {
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try #"{"_class_name": "WanPipeline", "_diffusers_version": "0.42.1"}"#.write(toFile: dir + "/model_index.json", atomically: true, encoding: .utf8)
+        try fm.copyItem(atPath: Fixtures.path("transformer_bf16_sharded"), toPath: dir + "/transformer")
+        try fm.copyItem(atPath: Fixtures.path("vae"), toPath: dir + "/vae")
+        try fm.copyItem(atPath: Fixtures.path("scheduler"), toPath: dir + "/scheduler")
+        let umt5 = Self.repoTests.appendingPathComponent("TextEncoderTests/Fixtures/umt5-tiny").path
+        try fm.copyItem(atPath: umt5 + "/text_encoder", toPath: dir + "/text_encoder")
+        try fm.copyItem(atPath: umt5 + "/tokenizer", toPath: dir + "/tokenizer")
+        try #"{"format": "reel-model/1", "task": "text-to-video", "defaults": {"steps": 3, "width": 32, "height": 32, "num_frames": 9, "fps": 8, "guidance_scale": 4.0}}"#
+            .write(toFile: dir + "/reel.json", atomically: true, encoding: .utf8)
+    }
+
+    func startDaemon() throws -> DaemonProcess {
+        // The build directory itself is the plugin directory: there the plugin finds libReelEngine.so ($ORIGIN).
+        _ = try BuildProducts.path("libReelTextToVideo.so")
+        let d = try DaemonProcess(settings: ["plugin_dirs": "[\"\(BuildProducts.directory)\"]"], plugins: [])
+        try makeModel(in: d.modelDir + "/tiny-wan")
+        try d.start()
+        return d
+    }
+
+    /// Submits and waits (a hang guard, never a speed check); returns the finished job.
+    func generate(_ c: RPCClient, _ params: JSONObject) throws -> JSON {
+        let job = try c.result("job.submit", ["method": "video.generate", "params": .object(params), "model": "tiny-wan"])
+        let id = try XCTUnwrap(job["id"]?.stringValue)
+        return try c.call("job.wait", ["id": .string(id)], timeout: 3600).outcome.get()
+    }
+
+    func testGenerateWritesALabelledReproducibleVideo() throws {
+        let d = try startDaemon()
+        defer { _ = d.stop() }
+        let c = try d.client()
+        let out1 = d.outputDir + "/a.mp4", out2 = d.outputDir + "/b.mp4"
+        let job = try generate(c, ["prompt": "a red ball bouncing on green grass", "output": .string(out1), "seed": 42])
+        XCTAssertEqual(job["state"]?.stringValue, "done", "\(job)")
+        let result = try XCTUnwrap(job["result"])
+        XCTAssertEqual(result["frames"]?.intValue, 9)
+        XCTAssertEqual(result["steps"]?.intValue, 3)
+        XCTAssertEqual(result["seed"]?.intValue, 42)
+
+        // Decoded by FFmpeg: 9 frames of 32×32 at 8 fps, with the AI-generated label and the parameters.
+        let reader = try VideoReader(path: out1)
+        var frames: [VideoFrame] = []
+        while let f = try reader.next() { frames.append(f) }
+        XCTAssertEqual(frames.count, 9)
+        XCTAssertEqual(frames.first?.width, 32)
+        let tags = try MediaProbe.probe(out1).tags
+        XCTAssertEqual(tags[GenerationLabel.Key.aiGenerated], "true")
+        XCTAssertEqual(tags[GenerationLabel.Key.prompt], "a red ball bouncing on green grass")
+        XCTAssertEqual(tags[GenerationLabel.Key.seed], "42")
+        XCTAssertEqual(tags[GenerationLabel.Key.model], "tiny-wan")
+        XCTAssertTrue(tags["reel_parameters"]?.contains("\"guidance\":4") ?? false, "\(tags)")
+
+        // The same seed again: the model is resident (no load phase) and the frames are identical.
+        _ = try generate(c, ["prompt": "a red ball bouncing on green grass", "output": .string(out2), "seed": 42])
+        let again = try VideoReader(path: out2)
+        var second: [VideoFrame] = []
+        while let f = try again.next() { second.append(f) }
+        XCTAssertEqual(second.map(\.pixels), frames.map(\.pixels))
+        let ps = try c.result("model.ps")
+        XCTAssertTrue(ps.serialized().contains("tiny-wan"), ps.serialized())
+    }
+
+    func testImageAndBadParams() throws {
+        let d = try startDaemon()
+        defer { _ = d.stop() }
+        let c = try d.client()
+        let png = d.outputDir + "/one.png"
+        let r = try generate(c, ["prompt": "a star", "output": .string(png), "frames": 1, "schedule": "linear-quadratic", "steps": 2])
+        XCTAssertEqual(r["state"]?.stringValue, "done", "\(r)")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: png))
+        // A bad size fails the job with an invalid-params error naming the rule; nothing is written.
+        XCTAssertThrowsError(try generate(c, ["prompt": "a star", "output": .string(d.outputDir + "/x.mp4"), "width": 40])) {
+            XCTAssertTrue("\($0)".contains("multiples of 16"), "\($0)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: d.outputDir + "/x.mp4"))
+    }
+
+    /// Cancelling a running generation stops it between denoising steps and writes no file.
+    func testCancelBetweenSteps() throws {
+        let d = try startDaemon()
+        defer { _ = d.stop() }
+        let c = try d.client()
+        let out = d.outputDir + "/long.mp4"
+        let job = try c.result("job.submit", ["method": "video.generate", "model": "tiny-wan", "subscribe": true,
+                                              "params": ["prompt": "a long one", "output": .string(out), "steps": 1000,
+                                                         "width": 128, "height": 128]])
+        let id = try XCTUnwrap(job["id"]?.stringValue)
+        _ = try c.waitForNotification { $0.method == "job.progress" && $0.params["id"]?.stringValue == id && $0.params["phase"] == "denoise" }
+        _ = try c.result("job.cancel", ["id": .string(id)])
+        let e = try c.error("job.wait", ["id": .string(id)])
+        XCTAssertEqual(e.data?["state"], "cancelled")
+        let step = try XCTUnwrap(e.data?["progress"]?["step"]?.intValue)
+        XCTAssertLessThan(step, 1000, "stopped at a step boundary")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+        // The daemon and the resident model serve the next job.
+        let next = try generate(c, ["prompt": "after", "output": .string(d.outputDir + "/after.mp4"), "steps": 1])
+        XCTAssertEqual(next["state"]?.stringValue, "done")
+    }
+}
