@@ -70,6 +70,7 @@ SYSCONFDIR  ?= $(if $(filter /usr /usr/local,$(PREFIX)),/etc,$(PREFIX)/etc)
 SYSTEMDSYSTEMUNITDIR ?= $(PREFIX)/lib/systemd/system
 SYSTEMDUSERUNITDIR   ?= $(PREFIX)/lib/systemd/user
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 MANIFEST    := $(DATADIR)/reel/installed-files
 
 INSTALL      ?= install
@@ -79,9 +80,9 @@ INSTALL_DATA := $(INSTALL) -m 0644
 
 INSTALL_BINARIES := reeld reel
 # Stage plugins are the dynamic libReel*.so products except the engine (a dependency
-# of the plugins, installed into LIBDIR) and the fixture plugin the tests use.
+# of the plugins, installed into LIBDIR) and the fixture plugins the tests use.
 ENGINE_LIB   := $(BUILD_DIR)/libReelEngine.so
-PLUGIN_LIBS   = $(filter-out $(ENGINE_LIB) $(BUILD_DIR)/libReelFixturePlugin.so,$(wildcard $(BUILD_DIR)/libReel*.so))
+PLUGIN_LIBS   = $(filter-out $(ENGINE_LIB) $(BUILD_DIR)/libReelFixture%.so,$(wildcard $(BUILD_DIR)/libReel*.so))
 UNIT_TEMPLATES := systemd/reeld.service.in systemd/reeld.socket.in
 USER_UNIT_TEMPLATES := systemd/user/reeld.service.in systemd/user/reeld.socket.in
 MAN_PAGES    := man/reel.1 man/reeld.8 man/reeld.toml.5
@@ -97,10 +98,11 @@ install: install-check install-bin install-units install-config install-man inst
 	@sort -u -o $(DESTDIR)$(MANIFEST) $(DESTDIR)$(MANIFEST)
 	@echo "installed into $(DESTDIR)$(PREFIX) (manifest: $(DESTDIR)$(MANIFEST))"
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
-	  systemd-sysusers $(SYSUSERSDIR)/reel.conf && systemctl daemon-reload && \
+	  systemd-sysusers $(SYSUSERSDIR)/reel.conf && systemd-tmpfiles --create $(TMPFILESDIR)/reel.conf && \
+	  systemctl daemon-reload && \
 	  echo "next: sudo systemctl enable --now reeld.socket; sudo usermod -aG reel \$$USER"; \
 	else \
-	  echo "on the target: systemd-sysusers reel.conf; systemctl daemon-reload; systemctl enable --now reeld.socket"; \
+	  echo "on the target: systemd-sysusers; systemd-tmpfiles --create; systemctl daemon-reload; systemctl enable --now reeld.socket"; \
 	fi
 
 install-check:
@@ -125,6 +127,7 @@ install-units: install-check
 	for t in $(USER_UNIT_TEMPLATES); do n=$$(basename $$t .in); $(RENDER) $$t > $$tmp/user-$$n; \
 	  $(call put,0644,$$tmp/user-$$n,$(SYSTEMDUSERUNITDIR)/$$n); done
 	@$(call put,0644,systemd/sysusers.d/reel.conf,$(SYSUSERSDIR)/reel.conf)
+	@$(call put,0644,systemd/tmpfiles.d/reel.conf,$(TMPFILESDIR)/reel.conf)
 
 install-config: install-check
 	@set -e; tmp=$$(mktemp); trap 'rm -f $$tmp' EXIT; $(RENDER) config/reeld.toml.in > $$tmp; \

@@ -3,6 +3,9 @@
 import Foundation
 import Logging
 import ReelProtocol
+import ReelSystemd
+
+blockHandledSignals()   // before any thread starts; see SystemdIntegration.swift
 
 let usage = """
     usage: reeld [options]
@@ -96,13 +99,8 @@ var config: Config
 do { config = try ConfigLoader.load(path: file, explicit: configPath != nil, over: defaults) } catch { fail("\(error)") }
 for o in overrides { o(&config) }
 
-// Logging: stderr (journald picks it up under systemd). ReelLogging.bootstrap(level:) replaces this line.
-let level = config.logLevel
-LoggingSystem.bootstrap { label in
-    var h = StreamLogHandler.standardError(label: label)
-    h.logLevel = level
-    return h
-}
+// Logging: structured journal entries when stderr is the journal, plain lines otherwise.
+ReelLogging.bootstrap(level: config.logLevel, identifier: "reeld")
 let logger = Logger(label: "reeld")
 
 // Many clients: raise the open-file limit to the hard limit.
@@ -113,20 +111,9 @@ if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 && limit.rlim_cur < lim
 }
 signal(SIGPIPE, SIG_IGN)
 
-struct CommandLineHooks: ServiceHooks {
-    let fd: Int32?
-    func ready(status: String) {}
-    func status(_ line: String) {}
-    func stopping() {}
-    func reloading() {}
-    func reloaded(status: String) {}
-    func watchdogInterval() -> Duration? { nil }
-    func watchdogPing() {}
-    func listenFDs() -> [Int32] { fd.map { [$0] } ?? [] }
-}
-
 do {
-    let daemon = try Daemon(config: config, configSource: (file, configPath != nil, defaults), hooks: CommandLineHooks(fd: listenFD), logger: logger)
+    let daemon = try Daemon(config: config, configSource: (file, configPath != nil, defaults), hooks: SystemdHooks(explicitFD: listenFD), logger: logger)
+    daemon.installSystemdIntegration()
     try daemon.run()
     exit(0)
 } catch {

@@ -61,8 +61,8 @@ public struct AccessPolicy: Sendable, Equatable {
                         + groupClause)
     }
 
-    /// The filesystem path a Unix socket is bound to, if any.
-    static func boundPath(fd: Int32) -> String? {
+    /// The filesystem path a Unix socket is bound to; nil for unnamed and abstract sockets.
+    public static func boundPath(fd: Int32) -> String? {
         var addr = sockaddr_un()
         var len = socklen_t(MemoryLayout<sockaddr_un>.size)
         let r = withUnsafeMutablePointer(to: &addr) {

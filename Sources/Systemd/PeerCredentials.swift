@@ -48,6 +48,13 @@ public struct PeerCredentials: Sendable, Equatable, CustomStringConvertible {
         "pid \(pid) uid \(uid) gid \(gid)" + (groups.isEmpty ? "" : " groups \(groups.map(String.init).joined(separator: ","))")
     }
 
+    /// A peer's supplementary groups when only its pid, uid and gid are at hand (a server
+    /// that read SO_PEERCRED itself): /proc/<pid>/status, else — when /proc hides other
+    /// users' processes (ProtectProc=invisible) — the groups the user database assigns.
+    public static func supplementaryGroups(pid: pid_t, uid: uid_t, gid: gid_t) -> [gid_t] {
+        procGroups(pid: pid) ?? userGroups(uid: uid, gid: gid)
+    }
+
     // MARK: - Where supplementary groups come from
 
     /// `struct ucred` from <sys/socket.h>; Glibc's Swift overlay hides it behind _GNU_SOURCE.

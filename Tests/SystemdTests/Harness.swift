@@ -173,3 +173,69 @@ final class Background<T>: @unchecked Sendable {
         return value!
     }
 }
+
+/// Drains a datagram socket on its own thread as fast as datagrams arrive, as PID 1 and
+/// journald do: a sender never blocks on a full queue (Unix datagram queues hold ~10)
+/// while the test is busy elsewhere.
+final class DatagramCollector: @unchecked Sendable {
+    private let fd: Int32
+    private let condition = NSCondition()
+    private var items: [(at: Double, text: String)] = []
+    private var taken = 0
+    private var stopped = false
+    private var thread: Thread?
+
+    init(fd: Int32) {
+        self.fd = fd
+        let t = Thread { [self] in run() }
+        thread = t
+        t.start()
+    }
+
+    private func run() {
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            condition.lock()
+            let stop = stopped
+            condition.unlock()
+            if stop { return }
+            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&pfd, 1, 100) > 0 else { continue }
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            guard n >= 0 else { continue }
+            var ts = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &ts)
+            let text = String(decoding: buffer.prefix(n), as: UTF8.self)
+            condition.lock()
+            items.append((Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9, text))
+            condition.broadcast()
+            condition.unlock()
+        }
+    }
+
+    /// The next datagram not yet taken, waiting up to `timeout` seconds (a hang guard).
+    func next(timeout: Double = 60) -> (at: Double, text: String)? {
+        condition.lock()
+        defer { condition.unlock() }
+        let deadline = Date().addingTimeInterval(timeout)
+        while taken >= items.count {
+            if !condition.wait(until: deadline) { return nil }
+        }
+        taken += 1
+        return items[taken - 1]
+    }
+
+    /// Everything received so far.
+    var all: [String] {
+        condition.lock()
+        defer { condition.unlock() }
+        return items.map(\.text)
+    }
+
+    func stop() {
+        condition.lock()
+        stopped = true
+        condition.unlock()
+        while thread?.isFinished == false { usleep(1000) }
+    }
+}

@@ -48,8 +48,11 @@ final class UnitFileTests: XCTestCase {
                      "share/man/man1/reel.1", "share/man/man8/reeld.8", "share/man/man5/reeld.toml.5"] {
             XCTAssert(FileManager.default.fileExists(atPath: path(file)), file)
         }
+        let plugins = (try? FileManager.default.contentsOfDirectory(atPath: path("lib/reel/plugins"))) ?? []
+        XCTAssertFalse(plugins.contains { $0.hasPrefix("libReelFixture") }, "test fixtures are not installed: \(plugins)")
+        XCTAssertFalse(plugins.contains("libReelEngine.so"), "the engine is a library, not a plugin")
         let service = try String(contentsOfFile: path("lib/systemd/system/reeld.service"), encoding: .utf8)
-        XCTAssert(service.contains("ExecStart=\(path("bin/reeld")) --config \(path("etc/reel/reeld.toml"))"), service)
+        XCTAssert(service.contains("ExecStart=\(path("bin/reeld")) --system --config \(path("etc/reel/reeld.toml"))"), service)
         let config = try String(contentsOfFile: path("etc/reel/reeld.toml"), encoding: .utf8)
         XCTAssertFalse(config.contains("@"), "every template variable is substituted")
         XCTAssert(config.contains("plugin_dirs = [\"\(path("lib/reel/plugins"))\"]"), config)
@@ -126,7 +129,7 @@ final class UnitFileTests: XCTestCase {
         XCTAssertEqual(access(stage + "/usr/bin/reeld", X_OK), 0)
         XCTAssert(FileManager.default.fileExists(atPath: stage + "/etc/reel/reeld.toml"), "PREFIX=/usr puts the config in /etc")
         let service = try String(contentsOfFile: stage + "/usr/lib/systemd/system/reeld.service", encoding: .utf8)
-        XCTAssert(service.contains("ExecStart=/usr/bin/reeld --config /etc/reel/reeld.toml"), "units name the final paths, not the stage")
+        XCTAssert(service.contains("ExecStart=/usr/bin/reeld --system --config /etc/reel/reeld.toml"), "units name the final paths, not the stage")
         let manifest = try String(contentsOfFile: stage + "/usr/share/reel/installed-files", encoding: .utf8)
         XCTAssertFalse(manifest.contains(stage))
         XCTAssertEqual(try make(["uninstall"], vars).status, 0)

@@ -1,6 +1,7 @@
 // Who is on the other end of a connection: SO_PEERCRED plus the process's
 // supplementary groups. (ReelSystemd.PeerCredentials can replace `of(fd:)`.)
 import Foundation
+import ReelSystemd
 
 /// `struct ucred` of <sys/socket.h> (Glibc hides it behind _GNU_SOURCE).
 struct UCred: Sendable {
@@ -23,7 +24,8 @@ struct Peer: Sendable, Equatable {
     }
 
     static func of(ucred c: UCred) -> Peer {
-        Peer(pid: c.pid, uid: c.uid, gid: c.gid, groups: supplementaryGroups(pid: c.pid) ?? [])
+        // /proc, else the user database when /proc hides the peer (ProtectProc=invisible).
+        Peer(pid: c.pid, uid: c.uid, gid: c.gid, groups: PeerCredentials.supplementaryGroups(pid: c.pid, uid: c.uid, gid: c.gid))
     }
 
     /// The `Groups:` line of /proc/PID/status: the groups of the connecting

@@ -104,7 +104,8 @@ final class JobManager: @unchecked Sendable {
             try? store.update(job)
             return .failure(job.error!)
         }
-        logger.info("job \(job.id) queued: \(method)\(model.map { " on " + $0.name } ?? "") for uid \(peer.uid)")
+        logger.info("job \(job.id) queued: \(method)\(model.map { " on " + $0.name } ?? "") for uid \(peer.uid)",
+                    metadata: job.logMetadata)
         let snapshot = lock.withLock { job.json } // as queued, before the runner may take it
         wake.lock(); wake.signal(); wake.unlock()
         onChange()
@@ -231,7 +232,7 @@ final class JobManager: @unchecked Sendable {
 
     private func execute(_ job: Job) {
         var log = logger
-        log[metadataKey: "job"] = "\(job.id)"
+        for (k, v) in job.logMetadata { log[metadataKey: k] = v }
         let host = HostContext(logger: log, peer: job.peer)
         host.isCancelled = { [self] in lock.withLock { job.cancelRequested || job.interruptRequested } }
         host.onProgress = { [self] phase, step, total in progress(job, phase: phase, step: step, total: total) }
@@ -324,9 +325,9 @@ final class JobManager: @unchecked Sendable {
             return ws
         }
         switch s {
-        case .done: logger.info("job \(job.id) done")
-        case .failed: logger.warning("job \(job.id) failed: \(error?.message ?? "")")
-        default: logger.info("job \(job.id) \(s.rawValue)")
+        case .done: logger.info("job \(job.id) done", metadata: job.logMetadata)
+        case .failed: logger.warning("job \(job.id) failed: \(error?.message ?? "")", metadata: job.logMetadata)
+        default: logger.info("job \(job.id) \(s.rawValue)", metadata: job.logMetadata)
         }
         for w in ws { w(job) }
         onChange()

@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import ReelProtocol
+import ReelSystemd
 
 final class Daemon: @unchecked Sendable {
     static let version = "0.1.0"
@@ -110,21 +111,22 @@ final class Daemon: @unchecked Sendable {
         sweep.setEventHandler { [unowned self] in
             scheduler.sweep()
             checkIdleExit()
+            statusChanged()   // progress of the running job: STATUS= at most 5 times a second
         }
         sweep.resume()
         timers.append(sweep)
         if let interval = hooks.watchdogInterval() {
             let wd = DispatchSource.makeTimerSource(queue: control)
-            let half = Double(interval.components.seconds) / 2 + Double(interval.components.attoseconds) / 2e18
-            wd.schedule(deadline: .now(), repeating: max(0.1, half))
-            wd.setEventHandler { [hooks] in hooks.watchdogPing() }
+            let period = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
+            wd.schedule(deadline: .now(), repeating: max(0.1, period))   // already half of WATCHDOG_USEC
+            wd.setEventHandler { [unowned self] in pingWatchdogIfServing() }
             wd.resume()
             timers.append(wd)
         }
     }
 
     private func checkIdleExit() {
-        guard let limit = config.exitOnIdle else { return }
+        guard let limit = config.exitOnIdle, isSocketActivated else { return }
         let idle = jobs.isIdle && scheduler.isEmpty && events.connectionCount == 0
         let t = now()
         if !idle { idleSince = t; return }
@@ -167,6 +169,7 @@ final class Daemon: @unchecked Sendable {
                 if c.maxMessageBytes != config.maxMessageBytes { logger.warning("max_message_bytes changes take effect at restart") }
                 c.maxMessageBytes = config.maxMessageBytes
                 stateLock.withLock { _config = c }
+                ReelLogging.setLevel(c.logLevel)
                 scheduler.defaultKeepAlive = c.keepAlive
                 scheduler.setBudget(c.memoryBudget)
                 jobs.setCapacity(c.queueSize)

@@ -56,10 +56,10 @@ final class Connection: @unchecked Sendable {
         if close { closeAfterPendingWrites() }
     }
 
-    /// Queued like the writes, so it happens after them.
-    private func closeAfterPendingWrites() {
+    /// Queued like the writes, so it happens after them (`.output`: a half-close).
+    func closeAfterPendingWrites(mode: CloseMode = .all) {
         let ch = channel
-        ch.eventLoop.execute { ch.close(promise: nil) }
+        ch.eventLoop.execute { ch.close(mode: mode, promise: nil) }
     }
 
     func subscribe(ids: [String]?) {

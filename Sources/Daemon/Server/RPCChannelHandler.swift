@@ -36,7 +36,9 @@ final class RPCChannelHandler: ChannelInboundHandler, @unchecked Sendable {
                     logger.notice("refusing connection from pid \(peer.pid) uid \(peer.uid): \(refusal.message)")
                     let conn = Connection(channel: channel, peer: peer)
                     conn.send(RPCResponse(id: .null, error: refusal).json)
-                    channel.close(promise: nil)
+                    // Half-close: the client reads the refusal, then EOF; closing outright could
+                    // reset the connection under a request it already sent and lose the reason.
+                    conn.closeAfterPendingWrites(mode: .output)
                     return
                 }
                 let conn = Connection(channel: channel, peer: peer)

@@ -45,6 +45,11 @@ final class SocketServer: @unchecked Sendable {
             if SocketServer.isListening(path) {
                 throw ConfigError(description: "another reeld is already listening on \(path)")
             }
+            // Only a dead daemon's socket is removed, never a file that merely has its name.
+            var st = stat()
+            if lstat(path, &st) == 0, (st.st_mode & S_IFMT) != S_IFSOCK {
+                throw ConfigError(description: "\(path) exists and is not a socket; refusing to remove it")
+            }
             unlink(path)
         }
         channel = try bootstrap().bind(unixDomainSocketPath: path).wait()
