@@ -37,11 +37,12 @@ build: deps
 
 # Tests run optimised: parity tests push real tensors through real models.
 # -enable-testing keeps @testable imports working in a release build; the
-# build and the test run use the same flags so nothing is compiled twice.
+# build and the test run use the same flags so nothing is compiled twice. The
+# tests are XCTest only: Swift Testing would close the log with "0 tests".
 TEST_FLAGS := -c $(CONFIG) -Xswiftc -enable-testing $(SWIFT_FLAGS)
 test: deps models
 	$(SWIFT) build --build-tests $(TEST_FLAGS)
-	$(SWIFT) test --skip-build $(TEST_FLAGS)
+	$(SWIFT) test --skip-build --disable-swift-testing $(TEST_FLAGS)
 
 quickstart:
 	tools/quickstart.sh
