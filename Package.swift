@@ -41,7 +41,7 @@ let daemonTargets: [Target] = [
     .target(name: "CReelPlugin", path: "Sources/PluginABI"),
     .target(name: "ReelPluginKit", dependencies: ["CReelPlugin", "ReelProtocol"], path: "Sources/PluginKit"),
     .executableTarget(name: "reeld", dependencies: [
-        "ReelProtocol", "CReelPlugin", "ReelSystemd",
+        "ReelProtocol", "CReelPlugin", "ReelMedia", "ReelSystemd",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -21,8 +21,25 @@ struct Reel: ParsableCommand {
               5  the job was interrupted (reeld stopped while it ran)
               130  interrupted by Ctrl-C (the job was cancelled unless --detach)
             """,
-        subcommands: [Info.self, Run.self, Generate.self, Upsample.self, Jobs.self, JobCommand.self, Wait.self, Cancel.self, PS.self, Models.self,
+        subcommands: [Info.self, Run.self, Generate.self, Upsample.self, Probe.self, Jobs.self, JobCommand.self, Wait.self, Cancel.self, PS.self, Models.self,
                       Load.self, Unload.self, Plugins.self, Discover.self, SocketPathCommand.self, Call.self])
+}
+
+extension Reel {
+    /// ArgumentParser ends usage errors with EX_USAGE (64); reel documents 2 for them,
+    /// so scripts can tell a mistyped command from a failed job.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
 }
 
 /// Options every subcommand shares.

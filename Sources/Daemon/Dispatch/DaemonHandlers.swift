@@ -12,6 +12,7 @@ extension Daemon {
         dispatcher.register("plugin.list") { [unowned self] _, reply in reply(.success(pluginList())) }
         registerModelHandlers()
         registerJobHandlers()
+        registerMediaHandlers()
     }
 
     func info(peer: Peer) -> JSON {

@@ -80,4 +80,25 @@ public enum Schemas {
         ("name", string), ("version", string), ("path", string), ("abi_version", integer),
         ("model_kinds", array(string)), ("stages", array(stage)),
     ])
+
+    public static let readPath: JSON = ["type": "string", "minLength": 1, "x-reel-access": "read"]
+
+    /// media.probe's result: the container, its streams, its tags and reel's label.
+    public static let mediaInfo: JSON = obj([
+        ("path", string), ("format", string), ("format_long_name", string),
+        ("duration_seconds", nullable(number)), ("bit_rate", nullable(integer)), ("file_size", integer),
+        ("streams", array(obj([
+            ("index", integer), ("kind", string), ("codec", string), ("codec_long_name", string),
+            ("decodable", boolean), ("duration_seconds", nullable(number)), ("frames", nullable(integer)),
+            ("width", nullable(integer)), ("height", nullable(integer)), ("fps", nullable(number)),
+            ("pixel_format", nullable(string)), ("sample_rate", nullable(integer)), ("channels", nullable(integer)),
+            ("channel_layout", nullable(string)), ("tags", object),
+        ]))),
+        ("tags", object),
+        ("label", nullable(obj([
+            ("ai_generated", boolean), ("generator", string), ("model", string), ("plugin", string),
+            ("plugin_version", string), ("prompt", string), ("seed", integer),
+        ]))),
+        ("summary", string),
+    ])
 }

@@ -28,6 +28,7 @@ public struct RPCErrorCode: RawRepresentable, Hashable, Sendable {
     public static let memoryBusy = RPCErrorCode(rawValue: -32011)
     public static let jobFailed = RPCErrorCode(rawValue: -32012)
     public static let interrupted = RPCErrorCode(rawValue: -32013)
+    public static let badMedia = RPCErrorCode(rawValue: -32014)
 
     /// Every code with its name and meaning, in the order the docs list them.
     public static let catalogue: [(code: RPCErrorCode, name: String, meaning: String)] = [
@@ -49,6 +50,7 @@ public struct RPCErrorCode: RawRepresentable, Hashable, Sendable {
         (.memoryBusy, "memory busy", "The model fits the budget, but models in use hold too much of it right now."),
         (.jobFailed, "job failed", "Returned by `job.wait` when the job ended in `failed`; `data` is the job."),
         (.interrupted, "interrupted", "The job was running when reeld stopped; it will not resume."),
+        (.badMedia, "bad media", "A file named in the params is not media reel can read (missing, truncated, not media, no decoder). `data` has `path`, `reason` (unreadable, not_media, truncated, empty_stream, no_stream, absurd_dimensions, unsupported_codec, …) and `detail`."),
     ]
 }
 
