@@ -126,7 +126,7 @@ final class Daemon: @unchecked Sendable {
     }
 
     private func checkIdleExit() {
-        guard let limit = config.exitOnIdle, isSocketActivated else { return }
+        guard let limit = config.exitOnIdle else { return }
         let idle = jobs.isIdle && scheduler.isEmpty && events.connectionCount == 0
         let t = now()
         if !idle { idleSince = t; return }

@@ -27,8 +27,8 @@ struct SystemdHooks: ServiceHooks {
 }
 
 extension Daemon {
-    /// Whether reeld serves a socket someone else owns (systemd's): only then may it exit
-    /// when idle, because only then does the next client start it again.
+    /// Whether reeld serves a socket someone else owns (systemd's): only then does the next
+    /// client start it again after an idle exit.
     var isSocketActivated: Bool { !hooks.listenFDs().isEmpty }
 
     /// Wires what systemd integration needs into the daemon; call before `run()`.
@@ -40,7 +40,7 @@ extension Daemon {
             logger.warning("systemd passed \(hooks.listenFDs().count) sockets; serving the first (fd \(hooks.listenFDs()[0]))")
         }
         if config.exitOnIdle != nil && !isSocketActivated {
-            logger.warning("exit_on_idle applies only when socket-activated (nothing would start reeld again); ignoring it")
+            logger.warning("exit_on_idle is set but reeld is not socket-activated: after an idle exit nothing starts it again")
         }
         // The socket file whose group and mode say who may connect: the one systemd
         // passed (found from the descriptor), else the path reeld binds.
