@@ -53,8 +53,8 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(try c.result("model.ps")["models"]?.arrayValue?.first?["keep_alive_seconds"], 90.0)
     }
 
-    // exit_on_idle applies only when reeld was socket-activated (someone restarts it on the
-    // next connection): Tests/SystemdTests/ReeldServiceTests covers both cases.
+    // exit_on_idle, socket-activated or not (with a warning that nothing will restart it),
+    // is covered end to end by Tests/SystemdTests/ReeldServiceTests.
 
     func testHelpAndProtocolDoc() throws {
         let (status, out) = try run(["--help"])
