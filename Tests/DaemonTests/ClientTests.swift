@@ -36,7 +36,7 @@ final class ClientTests: XCTestCase {
         XCTAssertEqual(try JSON.parse(info.out.trimmingCharacters(in: .whitespacesAndNewlines))["abi_version"], 1)
 
         // A relative output path is made absolute against the client's directory.
-        let run = try reel(["run", "fixture.render", "output=rel.raw", "frames=3", "width=4", "height=4"], socket: d.socket, cwd: d.outputDir)
+        let run = try reel(["run", "fixture.render", "output=rel.raw", "frames=3", "width=4", "height=4", "step_delay_ms=30"], socket: d.socket, cwd: d.outputDir)
         XCTAssertEqual(run.status, 0, run.err)
         XCTAssertEqual(run.out.trimmingCharacters(in: .whitespacesAndNewlines), d.outputDir + "/rel.raw")
         XCTAssertTrue(run.err.contains("render"), "plain progress lines when not on a terminal: \(run.err)")
