@@ -214,27 +214,17 @@ private struct EngineBenchWanBlock {
     }
 }
 
-private func engineBenchNow() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-}
 
-private func engineBenchCPU() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-}
 
 /// The median run after one warm-up: (wall, cpu) seconds, cpu summed over threads.
 private func engineBenchTime(minTime: Double, maxRuns: Int, _ body: () throws -> Void) throws -> (Double, Double) {
     try body()
     var runs: [(Double, Double)] = []
-    let start = engineBenchNow()
-    while runs.count < maxRuns && (runs.count < 3 || engineBenchNow() - start < minTime) {
-        let t0 = engineBenchNow(), c0 = engineBenchCPU()
+    let start = BenchClock.wall()
+    while runs.count < maxRuns && (runs.count < 3 || BenchClock.wall() - start < minTime) {
+        let t0 = BenchClock.wall(), c0 = BenchClock.cpu()
         try body()
-        runs.append((engineBenchNow() - t0, engineBenchCPU() - c0))
+        runs.append((BenchClock.wall() - t0, BenchClock.cpu() - c0))
     }
     return runs.sorted { $0.0 < $1.0 }[runs.count / 2]
 }

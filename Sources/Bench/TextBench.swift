@@ -35,7 +35,7 @@ struct TextBench: ParsableCommand {
         }
         let lines = text.split(separator: "\n").map(String.init)
         let texts = (0..<prompts).map { lines[$0 % lines.count] }
-        let load0 = textBenchLoad()
+        let load0 = benchLoadAverage()
         var rows: [JSON] = []
 
         if want("minilm") {
@@ -43,8 +43,8 @@ struct TextBench: ParsableCommand {
             say("reel  minilm…")
             let enc = try BertTextEncoder(directory: dir, maxSequenceLength: 48, name: "all-MiniLM-L6-v2")
             enc.batchSize = batch
-            let tok = try textBenchTime(runs) { for t in texts { _ = enc.tokenize(t) } }
-            let ours = try textBenchTime(runs) { _ = try enc.embed(texts) }
+            let tok = try benchRuns(runs) { for t in texts { _ = enc.tokenize(t) } }
+            let ours = try benchRuns(runs) { _ = try enc.embed(texts) }
             say("torch minilm…")
             let ref = reference(["minilm", "--model-dir", dir])
             rows.append(row("minilm", "\(prompts) prompts, batch \(batch), 48 tokens", ours, tok, ref))
@@ -61,13 +61,13 @@ struct TextBench: ParsableCommand {
             say("reel  umt5…")
             let enc = try loadTextEncoder(modelDirectory: dir) as! UMT5TextEncoder
             enc.batchSize = batch
-            let tok = try textBenchTime(runs) { for t in texts { _ = enc.tokenize(t) } }
-            let ours = try textBenchTime(runs) { _ = try enc.embed(texts) }
+            let tok = try benchRuns(runs) { for t in texts { _ = enc.tokenize(t) } }
+            let ours = try benchRuns(runs) { _ = try enc.embed(texts) }
             say("torch umt5…")
             let ref = reference(["umt5", "--model-dir", dir])
             rows.append(row("umt5", "\(prompts) prompts, batch \(batch), \(umt5Layers)x\(umt5Width), 512 tokens", ours, tok, ref))
         }
-        let load1 = textBenchLoad()
+        let load1 = benchLoadAverage()
         if json {
             print(JSON.object(["threads": .int(Int64(threads)), "load_before": .string(load0), "load_after": .string(load1),
                                "cases": .array(rows)]).serialized())
@@ -93,8 +93,8 @@ struct TextBench: ParsableCommand {
     private func say(_ s: String) { if !json { FileHandle.standardError.write((s + "\n").data(using: .utf8)!) } }
 
     private func row(_ name: String, _ shape: String, _ ours: [Double], _ tok: [Double], _ ref: JSON?) -> JSON {
-        var o: JSONObject = ["case": .string(name), "shape": .string(shape), "reel_seconds": .double(textBenchMedian(ours)),
-                             "reel_runs": .array(ours.map { .double($0) }), "reel_tokenize_seconds": .double(textBenchMedian(tok))]
+        var o: JSONObject = ["case": .string(name), "shape": .string(shape), "reel_seconds": .double(benchMedian(ours)),
+                             "reel_runs": .array(ours.map { .double($0) }), "reel_tokenize_seconds": .double(benchMedian(tok))]
         if let ref {
             o["reference"] = ref["reference"] ?? .null
             o["reference_seconds"] = ref["seconds"] ?? .null
@@ -122,26 +122,6 @@ struct TextBench: ParsableCommand {
     }
 }
 
-private func textBenchNow() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-}
 
-private func textBenchTime(_ runs: Int, _ body: () throws -> Void) throws -> [Double] {
-    try body()  // warm-up, as the reference does
-    return try (0..<Swift.max(runs, 1)).map { _ in
-        let t = textBenchNow()
-        try body()
-        return textBenchNow() - t
-    }
-}
 
-private func textBenchMedian(_ v: [Double]) -> Double {
-    let s = v.sorted()
-    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
-}
 
-private func textBenchLoad() -> String {
-    ((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? "").split(separator: " ").prefix(3).joined(separator: " ")
-}

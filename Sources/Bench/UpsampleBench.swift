@@ -32,7 +32,7 @@ struct UpsampleBench: ParsableCommand {
         Engine.setThreads(threads)
         let wanted = Set(cases.split(separator: ",").map(String.init))
         func want(_ c: String) -> Bool { wanted.isEmpty || wanted.contains(c) }
-        let load0 = upsampleBenchLoad()
+        let load0 = benchLoadAverage()
         var rows: [JSON] = []
         let store = ModelStore.default
 
@@ -42,7 +42,7 @@ struct UpsampleBench: ParsableCommand {
             let entry = try store.open(model)
             let net: SpatialUpscaler = name == "x4plus" ? try RRDBNet(entry: entry) : try SRVGGNetCompact(entry: entry)
             let x = try upsampleBenchPhoto(w, h)
-            let ours = try upsampleBenchTime(frames) { _ = try net(x) }
+            let ours = try benchRuns(frames) { _ = try net(x) }
             say("ncnn  \(name) \(w)x\(h)…")
             let ref = upsampleBenchReference(python: python, script: referenceScript, net: name, w: w, h: h,
                                              threads: threads, frames: frames)
@@ -55,7 +55,7 @@ struct UpsampleBench: ParsableCommand {
             let a = try upsampleBenchPhoto(w, h)
             // The reference's second frame: the same photograph shifted 4 pixels right (torch.roll).
             let b = try concatenate([a.slice(3, w - 4, w), a.slice(3, 0, w - 4)], dim: 3).contiguous()
-            let ours = try upsampleBenchTime(frames) { _ = try rife.middleFrame(a, b) }
+            let ours = try benchRuns(frames) { _ = try rife.middleFrame(a, b) }
             say("torch rife \(w)x\(h)…")
             let ref = upsampleBenchReference(python: python, script: referenceScript, net: "rife", w: w, h: h,
                                              threads: threads, frames: frames)
@@ -66,7 +66,7 @@ struct UpsampleBench: ParsableCommand {
             say("reeld 1080p -> 4K job, \(memoryFrames) frames…")
             memory = try upsampleBenchMemory()
         }
-        let load1 = upsampleBenchLoad()
+        let load1 = benchLoadAverage()
 
         if json {
             print(JSON.object(["threads": .int(Int64(threads)), "load_before": .string(load0), "load_after": .string(load1),
@@ -101,7 +101,7 @@ struct UpsampleBench: ParsableCommand {
 
     private func row(_ name: String, _ shape: String, _ ours: [Double], _ ref: JSON?) -> JSON {
         var o: JSONObject = ["case": .string(name), "shape": .string(shape),
-                             "reel_seconds_per_frame": .double(upsampleBenchMedian(ours)),
+                             "reel_seconds_per_frame": .double(benchMedian(ours)),
                              "reel_runs": .array(ours.map { .double($0) })]
         if let ref {
             o["reference"] = ref["reference"] ?? .null
@@ -153,11 +153,11 @@ struct UpsampleBench: ParsableCommand {
         }
         guard let conn else { throw ValidationError("reeld did not start") }
         let idle = upsampleBenchRSS(pid: daemon.processIdentifier).current
-        let t0 = upsampleBenchNow()
+        let t0 = BenchClock.wall()
         let job = try conn.call("job.submit", ["method": "video.upsample", "model": "realesr-animevideov3-x4",
                                                "params": ["input": .string(tmp + "/in.mp4"), "output": .string(tmp + "/out.mp4"), "scale": 4]])
         let done = try conn.call("job.wait", ["id": job["id"] ?? .null])
-        let seconds = upsampleBenchNow() - t0
+        let seconds = BenchClock.wall() - t0
         let rss = upsampleBenchRSS(pid: daemon.processIdentifier)
         let frames = done["result"]?["frames"]?.intValue ?? 0
         // A short job never fills x264's lookahead (40 frames at preset medium): measure the same encoder
@@ -188,29 +188,9 @@ private func upsampleBenchPhotoPath() -> String {
     "Tests/UpsamplePluginTests/Fixtures/astronaut.png"
 }
 
-private func upsampleBenchNow() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-}
 
-private func upsampleBenchTime(_ frames: Int, _ body: () throws -> Void) throws -> [Double] {
-    try body()  // warm-up, as the reference does
-    return try (0..<Swift.max(frames, 1)).map { _ in
-        let t = upsampleBenchNow()
-        try body()
-        return upsampleBenchNow() - t
-    }
-}
 
-private func upsampleBenchMedian(_ v: [Double]) -> Double {
-    let s = v.sorted()
-    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
-}
 
-private func upsampleBenchLoad() -> String {
-    ((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? "").split(separator: " ").prefix(3).joined(separator: " ")
-}
 
 /// VmRSS and VmHWM of a process, in KiB.
 private func upsampleBenchRSS(pid: Int32) -> (current: Double, peak: Double) {
