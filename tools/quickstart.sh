@@ -20,7 +20,8 @@ tools/install-default-model.sh
 
 run="$(mktemp -d /tmp/reel-quickstart.XXXXXX)"
 export REEL_SOCKET="$run/reel.sock"
-"$bin/reeld" --socket "$REEL_SOCKET" --plugin-dir "$bin" --state-dir "$run/state" >"$run/reeld.log" 2>&1 &
+# --user: the per-user layout (models in the store above) even when run as root.
+"$bin/reeld" --user --socket "$REEL_SOCKET" --plugin-dir "$bin" --state-dir "$run/state" >"$run/reeld.log" 2>&1 &
 reeld_pid=$!
 trap 'kill "$reeld_pid" 2>/dev/null; wait "$reeld_pid" 2>/dev/null || true' EXIT
 for _ in $(seq 100); do [ -S "$REEL_SOCKET" ] && break; sleep 0.1; done
