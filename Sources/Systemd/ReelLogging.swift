@@ -24,10 +24,7 @@ public enum ReelLogging {
 
     /// A handler for `destination`, for callers that build Loggers themselves (tests, tools).
     public static func makeHandler(label: String, destination: Destination, identifier: String) -> any LogHandler {
-        switch destination {
-        case .journal: return JournalLogHandler(label: label, identifier: identifier)
-        case .stderr: return StderrLogHandler(label: label, identifier: identifier)
-        }
+        ReelLogHandler(label: label, identifier: identifier, destination: destination)
     }
 
     /// Changes the level of every handler made here that has not had its own level set

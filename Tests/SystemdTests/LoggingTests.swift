@@ -126,30 +126,30 @@ final class LoggingTests: XCTestCase {
     }
 
     func testJournalFieldNames() {
-        XCTAssertEqual(JournalLogHandler.fieldName("job_id"), "JOB_ID")
-        XCTAssertEqual(JournalLogHandler.fieldName("jobID"), "JOB_ID")
-        XCTAssertEqual(JournalLogHandler.fieldName("jobId"), "JOB_ID")
-        XCTAssertEqual(JournalLogHandler.fieldName("plugin"), "PLUGIN")
-        XCTAssertEqual(JournalLogHandler.fieldName("model-name"), "MODEL_NAME")
-        XCTAssertEqual(JournalLogHandler.fieldName("_PID"), "PID", "clients may not set trusted _ fields")
-        XCTAssertEqual(JournalLogHandler.fieldName("2fa"), "FA")
-        XCTAssertNil(JournalLogHandler.fieldName("__"))
-        XCTAssertEqual(JournalLogHandler.fieldName(String(repeating: "a", count: 100))?.count, 64)
+        XCTAssertEqual(JournalOutput.fieldName("job_id"), "JOB_ID")
+        XCTAssertEqual(JournalOutput.fieldName("jobID"), "JOB_ID")
+        XCTAssertEqual(JournalOutput.fieldName("jobId"), "JOB_ID")
+        XCTAssertEqual(JournalOutput.fieldName("plugin"), "PLUGIN")
+        XCTAssertEqual(JournalOutput.fieldName("model-name"), "MODEL_NAME")
+        XCTAssertEqual(JournalOutput.fieldName("_PID"), "PID", "clients may not set trusted _ fields")
+        XCTAssertEqual(JournalOutput.fieldName("2fa"), "FA")
+        XCTAssertNil(JournalOutput.fieldName("__"))
+        XCTAssertEqual(JournalOutput.fieldName(String(repeating: "a", count: 100))?.count, 64)
     }
 
     func testPriorities() {
-        XCTAssertEqual(JournalLogHandler.priority(.trace), 7)
-        XCTAssertEqual(JournalLogHandler.priority(.info), 6)
-        XCTAssertEqual(JournalLogHandler.priority(.notice), 5)
-        XCTAssertEqual(JournalLogHandler.priority(.warning), 4)
-        XCTAssertEqual(JournalLogHandler.priority(.error), 3)
-        XCTAssertEqual(JournalLogHandler.priority(.critical), 2)
+        XCTAssertEqual(JournalOutput.priority(.trace), 7)
+        XCTAssertEqual(JournalOutput.priority(.info), 6)
+        XCTAssertEqual(JournalOutput.priority(.notice), 5)
+        XCTAssertEqual(JournalOutput.priority(.warning), 4)
+        XCTAssertEqual(JournalOutput.priority(.error), 3)
+        XCTAssertEqual(JournalOutput.priority(.critical), 2)
     }
 
     func testHandlersFollowTheSharedLevelUntilSetOwn() {
         let saved = ReelLogging.level
         defer { ReelLogging.setLevel(saved) }
-        var handler = StderrLogHandler(label: "t", identifier: "t")
+        var handler = ReelLogHandler(label: "t", identifier: "t", destination: .stderr)
         ReelLogging.setLevel(.warning)
         XCTAssertEqual(handler.logLevel, .warning)
         ReelLogging.setLevel(.debug)   // a reload changed log_level

@@ -7,36 +7,9 @@ import Glibc
 /// Writes each log event as one structured journal entry with sd_journal_sendv(3):
 /// MESSAGE, PRIORITY, SYSLOG_IDENTIFIER, CODE_* and every metadata key as an upper-case
 /// field (`job_id` → JOB_ID), so `journalctl -u reeld JOB_ID=…` finds a job's lines.
-public struct JournalLogHandler: LogHandler {
-    public let label: String
-    public let identifier: String
-    private var state = HandlerState()
-
-    public init(label: String, identifier: String) {
-        self.label = label
-        self.identifier = identifier
-    }
-
-    public var metadata: Logger.Metadata {
-        get { state.metadata }
-        set { state.metadata = newValue }
-    }
-    public var metadataProvider: Logger.MetadataProvider? {
-        get { state.metadataProvider }
-        set { state.metadataProvider = newValue }
-    }
-    public var logLevel: Logger.Level {
-        get { state.logLevel }
-        set { state.logLevel = newValue }
-    }
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { state.metadata[key] }
-        set { state.metadata[key] = newValue }
-    }
-
-    public func log(event: LogEvent) {
-        var fields = Self.fields(event: event, metadata: state.merged(event.metadata),
-                                 label: label, identifier: identifier)
+enum JournalOutput {
+    static func write(event: LogEvent, metadata: Logger.Metadata, label: String, identifier: String) {
+        var fields = Self.fields(event: event, metadata: metadata, label: label, identifier: identifier)
         if let error = event.error { fields.append("ERROR=\(error)") }
         Self.send(fields)
     }

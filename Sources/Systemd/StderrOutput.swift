@@ -5,43 +5,17 @@ import Glibc
 
 /// Plain, readable lines on stderr for a terminal, a pipe or a file:
 /// `2026-11-24T22:30:01.123Z info reeld: job started job_id=7 plugin=fixture`.
-public struct StderrLogHandler: LogHandler {
-    public let label: String
-    public let identifier: String
-    private var state = HandlerState()
-
-    public init(label: String, identifier: String) {
-        self.label = label
-        self.identifier = identifier
-    }
-
-    public var metadata: Logger.Metadata {
-        get { state.metadata }
-        set { state.metadata = newValue }
-    }
-    public var metadataProvider: Logger.MetadataProvider? {
-        get { state.metadataProvider }
-        set { state.metadataProvider = newValue }
-    }
-    public var logLevel: Logger.Level {
-        get { state.logLevel }
-        set { state.logLevel = newValue }
-    }
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { state.metadata[key] }
-        set { state.metadata[key] = newValue }
-    }
-
-    public func log(event: LogEvent) {
+enum StderrOutput {
+    static func write(event: LogEvent, metadata: Logger.Metadata, identifier: String) {
         var line = Self.line(timestamp: Self.timestamp(), level: event.level, identifier: identifier,
-                             message: "\(event.message)", metadata: state.merged(event.metadata))
+                        message: "\(event.message)", metadata: metadata)
         if let error = event.error { line += " error=\(Self.quoted("\(error)"))" }
         line += "\n"
         // One write per line: lines from concurrent loggers never interleave mid-line.
         var bytes = Array(line.utf8)
         var offset = 0
         while offset < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { write(STDERR_FILENO, $0.baseAddress! + offset, $0.count - offset) }
+            let n = bytes.withUnsafeMutableBytes { Glibc.write(STDERR_FILENO, $0.baseAddress! + offset, $0.count - offset) }
             if n < 0, errno == EINTR { continue }
             if n <= 0 { return }
             offset += n
