@@ -200,13 +200,10 @@ private func cpuSeconds() -> Double {
 }
 
 private func time(_ body: () throws -> Void) throws -> Measurement {
-    var start = timespec(), end = timespec()
     let cpuStart = cpuSeconds()
-    clock_gettime(CLOCK_MONOTONIC, &start)
+    let start = BenchClock.wall()
     try body()
-    clock_gettime(CLOCK_MONOTONIC, &end)
-    return Measurement(wall: Double(end.tv_sec - start.tv_sec) + Double(end.tv_nsec - start.tv_nsec) / 1e9,
-                       cpu: cpuSeconds() - cpuStart)
+    return Measurement(wall: BenchClock.wall() - start, cpu: cpuSeconds() - cpuStart)
 }
 
 private func runTool(_ tool: String, _ arguments: [String]) throws {

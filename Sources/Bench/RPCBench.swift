@@ -99,11 +99,6 @@ struct RPCBench: ParsableCommand {
 enum LoadDriver {
     static func connect(_ path: String, _ n: Int) throws -> [RPCConnection] { try (0..<n).map { _ in try RPCConnection(path: path) } }
 
-    static func monotonic() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
 
     /// Sequential round trips on one connection, in µs, sorted.
     static func latencies(path: String, line: [UInt8], count: Int) throws -> [Double] {
@@ -112,10 +107,10 @@ enum LoadDriver {
         var out: [Double] = []
         out.reserveCapacity(count)
         for _ in 0..<count {
-            let t0 = monotonic()
+            let t0 = BenchClock.wall()
             try writeAll(c.fd, line)
             try readLines(c.fd, &buf, count: 1)
-            out.append((monotonic() - t0) * 1e6)
+            out.append((BenchClock.wall() - t0) * 1e6)
         }
         return out.sorted()
     }
@@ -126,7 +121,7 @@ enum LoadDriver {
         var buf = [UInt8](repeating: 0, count: 65536)
         for c in conns { try writeAll(c.fd, line) }
         var done = 0
-        let start = monotonic()
+        let start = BenchClock.wall()
         var end = start
         while end - start < seconds {
             let r = poll(&fds, nfds_t(fds.count), 1000)
@@ -136,7 +131,7 @@ enum LoadDriver {
                 done += n
                 for _ in 0..<n { try writeAll(fds[i].fd, line) }
             }
-            end = monotonic()
+            end = BenchClock.wall()
         }
         // Drain what is in flight so the next run starts clean.
         for i in fds.indices { _ = try? readAvailableLines(fds[i].fd, &buf, block: false) }

@@ -35,9 +35,9 @@ struct T2VBench: ParsableCommand {
         let w = width ?? defaults?["width"] as? Int ?? 64, h = height ?? defaults?["height"] as? Int ?? 64
         let f = frames ?? defaults?["num_frames"] as? Int ?? 17
 
-        let loadStart = now()
+        let loadStart = BenchClock.wall()
         let pipeline = try WanTextToVideoPipeline(directory: model)
-        let loadSeconds = now() - loadStart
+        let loadSeconds = BenchClock.wall() - loadStart
         let textDim = pipeline.transformer.config.textDim
         let request = WanTextToVideoPipeline.Request(width: w, height: h, frames: f, steps: steps, guidance: guidance,
                                                      seed: 0, schedule: .shifted(shift: pipeline.scheduler.shift))
@@ -46,13 +46,13 @@ struct T2VBench: ParsableCommand {
         var best: (total: Double, steps: [Double], decode: Double)? = nil
         Engine.resetPeakBytes()
         for _ in 0..<repeats {
-            let start = now()
+            let start = BenchClock.wall()
             var marks: [Double] = []
             let latents = try pipeline.denoise(noise: pipeline.noise(request), promptEmbeds: prompt, negativeEmbeds: negative,
-                                               request: request) { _ in marks.append(now()) }
+                                               request: request) { _ in marks.append(BenchClock.wall()) }
             var frameCount = 0
             try pipeline.decode(latents) { frameCount += $0.shape[2] }
-            let end = now()
+            let end = BenchClock.wall()
             precondition(frameCount == f)
             let stepTimes = zip([start] + marks.dropLast(), marks).map { $1 - $0 }
             if best == nil || end - start < best!.total { best = (end - start, stepTimes, end - marks.last!) }
@@ -118,11 +118,6 @@ struct T2VBench: ParsableCommand {
     }
 }
 
-private func now() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-}
 
 private func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
 

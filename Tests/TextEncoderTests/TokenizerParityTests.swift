@@ -10,19 +10,7 @@ final class TokenizerParityTests: XCTestCase {
         let tok = try WordPieceTokenizer(directory: try TextFixtures.miniLMDirectory())
         let fixture = try TextFixtures.json("wordpiece.json")
         let expected = fixture["prompt_ids"]?.array ?? []
-        let prompts = try TextFixtures.prompts()
-        XCTAssertEqual(expected.count, prompts.count)
-        var mismatches = 0, tokens = 0
-        for (prompt, ids) in zip(prompts, expected) {
-            let got = tok.encode(prompt)
-            tokens += got.count
-            if got != TextFixtures.ids(ids) {
-                mismatches += 1
-                if mismatches <= 3 { XCTFail("\(prompt)\n got \(got)\nwant \(TextFixtures.ids(ids))") }
-            }
-        }
-        print("WordPiece: \(prompts.count) prompts, \(tokens) tokens, \(mismatches) mismatches")
-        XCTAssertEqual(mismatches, 0)
+        try assertSameIDsOnEveryPrompt("WordPiece", expected: expected, encode: { tok.encode($0) })
     }
 
     func testWordPieceEdgeCasesAndTruncation() throws {
@@ -61,19 +49,7 @@ final class TokenizerParityTests: XCTestCase {
         let tok = try SentencePieceTokenizer(directory: TextFixtures.path("umt5-tiny/tokenizer"))
         let fixture = try TextFixtures.json("unigram.json")
         let expected = fixture["variants"]?["t5converter"]?["prompt_ids"]?.array ?? []
-        let prompts = try TextFixtures.prompts()
-        XCTAssertEqual(expected.count, prompts.count)
-        var mismatches = 0, tokens = 0
-        for (prompt, ids) in zip(prompts, expected) {
-            let got = tok.encode(prompt)
-            tokens += got.count
-            if got != TextFixtures.ids(ids) {
-                mismatches += 1
-                if mismatches <= 3 { XCTFail("\(prompt)\n got \(got)\nwant \(TextFixtures.ids(ids))") }
-            }
-        }
-        print("Unigram: \(prompts.count) prompts, \(tokens) tokens, \(mismatches) mismatches")
-        XCTAssertEqual(mismatches, 0)
+        try assertSameIDsOnEveryPrompt("Unigram", expected: expected, encode: { tok.encode($0) })
     }
 
     /// Edge cases and 200 seeded random multi-script strings on three serialisations: as written now, with byte fallback,
@@ -136,5 +112,23 @@ final class TokenizerParityTests: XCTestCase {
         XCTAssertThrowsError(try WordPieceTokenizer(directory: tmp.path)) { e in
             XCTAssertTrue("\(e)".contains("[UNK]"), "\(e)")
         }
+    }
+
+    /// Token ids equal HF's on every Movie Gen Video Bench prompt; prints the counts, shows the first mismatches.
+    func assertSameIDsOnEveryPrompt(_ name: String, expected: [JSONTree], encode: (String) -> [Int],
+                                    file: StaticString = #filePath, line: UInt = #line) throws {
+        let prompts = try TextFixtures.prompts()
+        XCTAssertEqual(expected.count, prompts.count, file: file, line: line)
+        var mismatches = 0, tokens = 0
+        for (prompt, ids) in zip(prompts, expected) {
+            let got = encode(prompt)
+            tokens += got.count
+            if got != TextFixtures.ids(ids) {
+                mismatches += 1
+                if mismatches <= 3 { XCTFail("\(prompt)\n got \(got)\nwant \(TextFixtures.ids(ids))", file: file, line: line) }
+            }
+        }
+        print("\(name): \(prompts.count) prompts, \(tokens) tokens, \(mismatches) mismatches")
+        XCTAssertEqual(mismatches, 0, file: file, line: line)
     }
 }
