@@ -2,7 +2,8 @@
 // engine, each beside its reference (tools/bench/upsample_reference.py: ncnn
 // on the CPU for Real-ESRGAN, RIFE's own code on torch) on the same photograph,
 // the same size and the same threads, in the same run; and the peak memory of
-// a real 1080p → 4K job through reeld and the upsample plugin.
+// a real 1080p → 4K job through reeld and the upsample plugin, beside x264
+// alone on the same output size.
 import ArgumentParser
 import Foundation
 import Glibc
@@ -21,7 +22,11 @@ struct UpsampleBench: ParsableCommand {
     @Option(help: "Input size of animevideov3 and RIFE, WxH.") var size = "480x270"
     @Option(help: "Input size of x4plus, WxH (it is ~30x the work of animevideov3 per pixel).") var x4plusSize = "480x270"
     @Option(help: "Timed calls per case after one warm-up (the median counts).") var frames = 2
-    @Option(help: "Frames of the 1080p -> 4K job.") var memoryFrames = 2
+    @Option(help: "Frames of the memory job (x264's lookahead fills after its lookahead + ~10 frames).") var memoryFrames = 2
+    @Option(help: "Input size of the memory job, WxH.") var memoryInput = "1920x1080"
+    @Option(help: "Scale of the memory job (2 makes 1080p 4K; 4 from 960x540 gives 4K at a quarter of the network's work).")
+    var memoryScale = 2
+    @Option(help: "The memory job's x264 lookahead (its `lookahead` param); default: the plugin's rule.") var memoryLookahead: Int?
     @Option(help: "Python with ncnn and torch for the references; n/a when they cannot run.") var python = "python3"
     @Option(help: "The reference script.") var referenceScript = "tools/bench/upsample_reference.py"
     @Option(help: "The reeld executable (default: beside reel-bench).") var reeld: String?
@@ -63,7 +68,7 @@ struct UpsampleBench: ParsableCommand {
         }
         var memory: JSON = .null
         if want("memory") {
-            say("reeld 1080p -> 4K job, \(memoryFrames) frames…")
+            say("reeld \(memoryInput) x\(memoryScale) job, \(memoryFrames) frames…")
             memory = try upsampleBenchMemory()
         }
         let load1 = benchLoadAverage()
@@ -89,11 +94,16 @@ struct UpsampleBench: ParsableCommand {
         print(line(header))
         for c in cells { print(line(c)) }
         if case .object = memory {
-            print(String(format: "1080p -> 4K job (animevideov3 x4, %d frames, default tile): reeld peak RSS %.0f MiB (idle %.0f MiB), %.1f s/frame",
-                         memory["frames"]?.intValue ?? 0, memory["peak_rss_mib"]?.doubleValue ?? 0,
-                         memory["idle_rss_mib"]?.doubleValue ?? 0, memory["seconds_per_frame"]?.doubleValue ?? 0))
-            print(String(format: "x264 preset medium at 3840x2160 (ffmpeg CLI, 60 frames, lookahead full): peak RSS %.0f MiB",
-                         memory["x264_4k_ffmpeg_peak_rss_mib"]?.doubleValue ?? 0))
+            let job = "\(memory["input"]?.stringValue ?? "") -> \(memory["output"]?.stringValue ?? "")"
+            print(String(format: "%@ job (animevideov3 x%d, %d frames, tile 192, x264 medium lookahead %d): reeld peak RSS %.0f MiB (idle %.0f MiB), %.1f s/frame",
+                         job, memoryScale, memory["frames"]?.intValue ?? 0, memory["lookahead"]?.intValue ?? -1,
+                         memory["peak_rss_mib"]?.doubleValue ?? 0, memory["idle_rss_mib"]?.doubleValue ?? 0,
+                         memory["seconds_per_frame"]?.doubleValue ?? 0))
+            for e in memory["x264_alone"]?.arrayValue ?? [] {
+                print(String(format: "x264 alone at %@ (ffmpeg CLI, %d frames, %@): peak RSS %.0f MiB",
+                             memory["output"]?.stringValue ?? "", e["frames"]?.intValue ?? 0, e["what"]?.stringValue ?? "",
+                             e["peak_rss_mib"]?.doubleValue ?? 0))
+            }
         }
     }
 
@@ -112,8 +122,9 @@ struct UpsampleBench: ParsableCommand {
         return .object(o)
     }
 
-    /// A real job through reeld: a 1080p clip of the photograph, x4 with animevideov3 to 3840x2160 at the
-    /// default tile; the daemon's peak resident set (VmHWM) is the job's memory, weights and encoder included.
+    /// A real job through reeld: a clip of the photograph panned over (1920x1080 by default), with
+    /// animevideov3 at the default tile to `memoryScale` (x2: 3840x2160); the daemon's peak resident set
+    /// (VmHWM) is the job's memory, weights and encoder included.
     private func upsampleBenchMemory() throws -> JSON {
         let dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
         let exe = reeld ?? dir + "/reeld", lib = plugin ?? dir + "/libReelUpsample.so"
@@ -131,8 +142,10 @@ struct UpsampleBench: ParsableCommand {
         }
         // A real 1080p clip: the photograph panned over, H.264.
         let photo = upsampleBenchPhotoPath()
+        let (iw, ih) = try upsampleBenchSize(memoryInput)
+        let side = 5 * max(iw, ih) / 4
         try upsampleBenchRun("ffmpeg", ["-y", "-v", "error", "-loop", "1", "-framerate", "24", "-i", photo, "-vf",
-                                        "scale=2400:2400,crop=1920:1080:'100+n*8':600,format=yuv420p",
+                                        "scale=\(side):\(side),crop=\(iw):\(ih):'\(side - iw)*n/\(2 * max(memoryFrames, 1))':\((side - ih) / 2),format=yuv420p",
                                         "-frames:v", "\(memoryFrames)", "-c:v", "libx264", "-crf", "16", tmp + "/in.mp4"])
         try "".write(toFile: tmp + "/reeld.toml", atomically: true, encoding: .utf8)
         let daemon = Process()
@@ -154,21 +167,41 @@ struct UpsampleBench: ParsableCommand {
         guard let conn else { throw ValidationError("reeld did not start") }
         let idle = upsampleBenchRSS(pid: daemon.processIdentifier).current
         let t0 = BenchClock.wall()
+        var params: JSONObject = ["input": .string(tmp + "/in.mp4"), "output": .string(tmp + "/out.mp4"),
+                                  "scale": .int(Int64(memoryScale))]
+        if let memoryLookahead { params["lookahead"] = .int(Int64(memoryLookahead)) }
         let job = try conn.call("job.submit", ["method": "video.upsample", "model": "realesr-animevideov3-x4",
-                                               "params": ["input": .string(tmp + "/in.mp4"), "output": .string(tmp + "/out.mp4"), "scale": 4]])
+                                               "params": .object(params)])
         let done = try conn.call("job.wait", ["id": job["id"] ?? .null])
         let seconds = BenchClock.wall() - t0
         let rss = upsampleBenchRSS(pid: daemon.processIdentifier)
-        let frames = done["result"]?["frames"]?.intValue ?? 0
-        // A short job never fills x264's lookahead (40 frames at preset medium): measure the same encoder
-        // on a long 4K stream on its own, so the figure for a long job is the sum.
-        say("ffmpeg libx264 medium 3840x2160, 60 frames (encoder lookahead)…")
-        let encoder = upsampleBenchEncoderPeakKiB()
-        return ["frames": .int(frames), "input": "1920x1080", "output": "3840x2160",
+        guard let result = done["result"], case .object = result else {
+            throw ValidationError("the job failed: \(done)")
+        }
+        let frames = result["frames"]?.intValue ?? 0
+        let (ow, oh) = (Int(result["width"]?.intValue ?? 0), Int(result["height"]?.intValue ?? 0))
+        let lookahead = Int(result["lookahead"]?.intValue ?? 40)
+        // The same encoder on its own at the output size, with the preset's lookahead and with the
+        // job's, over enough frames to fill it; and the CLI writing raw video, its own share.
+        var runs = [("rawvideo, the CLI's own share", ["-c:v", "rawvideo"]),
+                    ("libx264 medium, lookahead 40", ["-c:v", "libx264", "-preset", "medium", "-crf", "18"])]
+        if lookahead != 40 {
+            runs.append(("libx264 medium, lookahead \(lookahead)",
+                         ["-c:v", "libx264", "-preset", "medium", "-crf", "18", "-rc-lookahead", "\(lookahead)"]))
+        }
+        var alone: [JSON] = []
+        for (what, codec) in runs {
+            say("ffmpeg \(what) at \(ow)x\(oh), 60 frames…")
+            if let kib = upsampleBenchEncoderPeakKiB(width: ow, height: oh, codec: codec) {
+                alone.append(["what": .string(what), "frames": 60, "peak_rss_mib": .double(kib / 1024)])
+            }
+        }
+        return ["frames": .int(frames), "input": .string(memoryInput), "output": .string("\(ow)x\(oh)"),
+                "lookahead": .int(Int64(lookahead)),
                 "peak_rss_mib": .double(rss.peak / 1024), "idle_rss_mib": .double(idle / 1024),
                 "seconds": .double(seconds), "seconds_per_frame": .double(frames > 0 ? seconds / Double(frames) : 0),
-                "tile": done["result"]?["tile"] ?? .null,
-                "x264_4k_ffmpeg_peak_rss_mib": encoder.map { .double($0 / 1024) } ?? .null]
+                "tile": result["tile"] ?? .null, "audio": result["audio"] ?? .null,
+                "x264_alone": .array(alone)]
     }
 }
 
@@ -202,12 +235,12 @@ private func upsampleBenchRSS(pid: Int32) -> (current: Double, peak: Double) {
     return (field("VmRSS:"), field("VmHWM:"))
 }
 
-/// Peak RSS (KiB) of the ffmpeg CLI encoding 60 frames of 3840x2160 with libx264 preset medium, CRF 18.
-private func upsampleBenchEncoderPeakKiB() -> Double? {
+/// Peak RSS (KiB) of the ffmpeg CLI encoding 60 frames of width×height with `codec`'s arguments.
+private func upsampleBenchEncoderPeakKiB(width: Int, height: Int, codec: [String]) -> Double? {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/usr/bin/time")
-    p.arguments = ["-f", "%M", "ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=3840x2160:r=24", "-frames:v", "60",
-                   "-c:v", "libx264", "-preset", "medium", "-crf", "18", "-pix_fmt", "yuv420p", "-f", "null", "-"]
+    p.arguments = ["-f", "%M", "ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=\(width)x\(height):r=24", "-frames:v", "60"]
+        + codec + ["-pix_fmt", "yuv420p", "-f", "null", "-"]
     let err = Pipe()
     p.standardError = err
     do { try p.run() } catch { return nil }

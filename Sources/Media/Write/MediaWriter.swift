@@ -18,6 +18,11 @@ import Glibc
 /// Containers and codecs: see `MediaContainer`. Appending video and audio alternately in time order
 /// keeps the muxer's interleaving queue short; appending all audio at the end also works (the muxer
 /// then holds up to 10 s of compressed packets).
+///
+/// Audio can instead be copied from another file without re-encoding (lossless, like
+/// `ffmpeg -c:a copy`): open the writer with `copyingAudio: reader.format` of an `AudioPacketReader`
+/// and append its packets with `append(audioPacket:)`. `MediaWriter.checkCopy(_:into:)` says
+/// beforehand whether the container takes that codec (AAC or MP3 in MP4, Opus in WebM).
 public final class MediaWriter {
     public let path: String
     public let container: MediaContainer
@@ -28,11 +33,17 @@ public final class MediaWriter {
     private var muxer: UnsafeMutablePointer<AVFormatContext>?
     private var video: VideoEncoder?
     private var audio: AudioEncoder?
+    private var audioCopy: AudioStreamCopy?
     private var state: State = .open
 
     private enum State { case open, finished, failed }
 
+    /// - Parameters:
+    ///   - audio: the PCM that `append(audio:)` will be given, encoded into the container's codec.
+    ///   - copyingAudio: instead of `audio`, a coded stream whose packets `append(audioPacket:)` will
+    ///     be given and that is written as it is.
     public init(path: String, container: MediaContainer? = nil, video: VideoFormat? = nil, audio: AudioFormat? = nil,
+                copyingAudio: EncodedAudioFormat? = nil,
                 label: GenerationLabel? = nil, metadata: [String: String] = [:],
                 settings: EncoderSettings = EncoderSettings()) throws {
         FFmpegLog.install()
@@ -42,8 +53,11 @@ public final class MediaWriter {
                              "cannot tell the container from the file name; use .mp4, .webm, .wav or .flac")
         }
         self.container = container
-        if video == nil && audio == nil {
+        if video == nil && audio == nil && copyingAudio == nil {
             throw MediaError(.invalidArgument, path: path, "a file needs a video or an audio stream")
+        }
+        if audio != nil && copyingAudio != nil {
+            throw MediaError(.invalidArgument, path: path, "give audio to encode or audio to copy, not both")
         }
         if video != nil && !container.carriesVideo {
             throw MediaError(.invalidArgument, path: path, "\(container.rawValue) holds audio only")
@@ -78,6 +92,9 @@ public final class MediaWriter {
             }
             if let audio {
                 self.audio = try AudioEncoder(path: path, muxer: oc, container: container, format: audio, settings: settings)
+            }
+            if let copyingAudio {
+                audioCopy = try AudioStreamCopy(path: path, muxer: oc, format: copyingAudio)
             }
             codedSize = self.video?.codedSize
             var tags = metadata
@@ -139,6 +156,24 @@ public final class MediaWriter {
         try guarded { try audio.append(pcm) }
     }
 
+    /// Writes one packet of the copied audio stream (see `copyingAudio`), as it is. Packets are
+    /// given in the order their source stores them; their times (seconds from time 0, where the
+    /// first video frame is) are kept, so the audio stays where it was against the video whatever
+    /// the video's frame rate.
+    public func append(audioPacket: EncodedPacket) throws {
+        try checkOpen()
+        guard let audioCopy else {
+            throw MediaError(.invalidArgument, path: path, "the writer was opened without an audio stream to copy")
+        }
+        try guarded { try audioCopy.append(audioPacket) }
+    }
+
+    /// Throws (`unsupportedCodec`, with the muxer's reason) unless `container` can hold `format`'s
+    /// packets as they are; a writer copying it into that container would fail to start.
+    public static func checkCopy(_ format: EncodedAudioFormat, into container: MediaContainer) throws {
+        try AudioStreamCopy.check(format, into: container)
+    }
+
     /// Flushes the encoders, completes the file and moves it to `path`.
     public func finish() throws {
         try checkOpen()
@@ -148,6 +183,9 @@ public final class MediaWriter {
             }
             if let audio, audio.samplesIn == 0 {
                 throw MediaError(.emptyStream, path: path, "no audio samples were appended")
+            }
+            if let audioCopy, audioCopy.packetsWritten == 0 {
+                throw MediaError(.emptyStream, path: path, "no audio packets were appended")
             }
             try video?.encode(nil)
             try audio?.finish()
@@ -194,6 +232,7 @@ public final class MediaWriter {
     private func releaseEncoders() {
         video = nil
         audio = nil
+        audioCopy = nil
         if let oc = muxer {
             if oc.pointee.pb != nil { avio_closep(&oc.pointee.pb) }
             avformat_free_context(oc)

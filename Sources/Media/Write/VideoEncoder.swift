@@ -30,6 +30,8 @@ final class VideoEncoder: Encoder {
             codecName = "libx264"
             options["preset"] = settings.preset
             options["crf"] = String(settings.crf ?? 18)
+            if let n = settings.lookahead { options["rc-lookahead"] = String(n) }
+            if let n = settings.syncLookahead { options["x264-params"] = "sync-lookahead=\(n)" }
         default:
             codecName = "libvpx-vp9"
             options["crf"] = String(settings.crf ?? 31)

@@ -1,6 +1,8 @@
 // One video.upsample job: probe, open the reader(s) and the writer, then for
 // each output frame pick or interpolate its low-resolution picture, upscale it
-// and encode it, interleaving the input's audio as the video advances. Only
+// and encode it, interleaving the input's audio as the video advances (its
+// packets copied as they are when the output container takes the codec,
+// else decoded and re-encoded). Only
 // two source frames, the pair's in-between frames and one output frame are in
 // memory at a time, whatever the length. Interpolation runs before upscaling:
 // RIFE at the input's size costs a sixteenth of RIFE at the output's, and each
@@ -62,15 +64,7 @@ final class UpsampleJob {
             interpolator = PairInterpolator(rife: rife.network, height: h, width: w, sceneThreshold: request.sceneThreshold)
         }
 
-        // Audio: decoded and re-encoded into the output's codec, in step with the video.
-        var audio: AudioReader? = nil
-        if let a = info.audio, a.decodable, let rate = a.sampleRate, let channels = a.channels, rate > 0, channels > 0 {
-            do { audio = try AudioReader(path: request.input, sampleRate: rate, channels: channels) } catch {
-                throw PluginError.failed("cannot read the input's audio: \(error)")
-            }
-        } else if let a = info.audio {
-            host.log(.warning, "\(request.input): its \(a.codecName) audio cannot be decoded here; the output has no audio")
-        }
+        let audio = try openAudio(info)
 
         let modelName = model.name + (interpolator != nil ? " + " + (model.interpolator?.name ?? RIFE.kind) : "")
         var metadata = ["reel_params": request.labelParams.serialized(),
@@ -81,13 +75,15 @@ final class UpsampleJob {
                                     prompt: info.label?.prompt ?? "", seed: info.label?.seed ?? 0)
 
         try host.declareOutput(request.output, mediaType: request.container == .mp4 ? "video/mp4" : "video/webm")
+        let settings = request.encoderSettings(width: ow, height: oh)
         let writer: MediaWriter
         do {
             writer = try MediaWriter(path: request.output, container: request.container,
                                      video: VideoFormat(width: ow, height: oh, frameRate: outputRate),
-                                     audio: audio.map { AudioFormat(sampleRate: $0.sampleRate, channels: $0.channels) },
+                                     audio: audio?.encoding.map { AudioFormat(sampleRate: $0.sampleRate, channels: $0.channels) },
+                                     copyingAudio: audio?.copying?.format,
                                      label: label, metadata: metadata,
-                                     settings: EncoderSettings(crf: request.quality, preset: request.preset))
+                                     settings: settings)
         } catch { throw PluginError.failed("cannot write the output: \(error)") }
 
         // The expected count for progress; the stream decides the real one.
@@ -119,6 +115,14 @@ final class UpsampleJob {
             "seconds": .double(seconds),
             "seconds_per_frame": .double(stats.outputFrames > 0 ? seconds / Double(stats.outputFrames) : 0),
         ]
+        if request.container == .mp4, let lookahead = settings.lookahead ?? EncoderSettings.x264PresetLookahead(settings.preset) {
+            result["lookahead"] = .int(Int64(lookahead))
+        }
+        if let audio {
+            result["audio_mode"] = .string(audio.copying != nil ? "copy" : "encode")
+            result["audio_codec"] = .string(audio.codecName)
+            if let why = audio.whyEncoded { result["audio_note"] = .string(why) }
+        }
         if let interpolator, let rife = model.interpolator {
             result["interpolation_model"] = .string(rife.name)
             result["interpolated_frames"] = .int(Int64(stats.interpolatedFrames))
@@ -128,6 +132,41 @@ final class UpsampleJob {
         return .object(result)
     }
 
+    /// The input's audio on its way to the output: its packets copied as they are when the output's
+    /// container takes the codec (lossless, like `ffmpeg -c:a copy`), else decoded and re-encoded
+    /// into the container's own codec (AAC or Opus).
+    struct Audio {
+        var copying: AudioPacketReader? = nil
+        var encoding: AudioReader? = nil
+        var codecName: String
+        /// Why the audio was not copied.
+        var whyEncoded: String? = nil
+    }
+
+    private func openAudio(_ info: MediaInfo) throws -> Audio? {
+        guard let a = info.audio else { return nil }
+        let refusal: String
+        do {
+            let packets = try AudioPacketReader(path: request.input)
+            try MediaWriter.checkCopy(packets.format, into: request.container)
+            host.log(.info, "\(request.input): its \(packets.format.codecName) audio is copied as it is")
+            return Audio(copying: packets, codecName: packets.format.codecName)
+        } catch let e as MediaError {
+            refusal = e.detail
+        }
+        guard a.decodable, let rate = a.sampleRate, let channels = a.channels, rate > 0, channels > 0 else {
+            host.log(.warning, "\(request.input): its \(a.codecName) audio can be neither copied (\(refusal)) nor decoded here; the output has no audio")
+            return nil
+        }
+        let reader: AudioReader
+        do { reader = try AudioReader(path: request.input, sampleRate: rate, channels: channels) } catch {
+            throw PluginError.failed("cannot read the input's audio: \(error)")
+        }
+        let codec = request.container == .mp4 ? "aac" : "opus"
+        host.log(.info, "\(request.input): its \(a.codecName) audio is re-encoded to \(codec): \(refusal)")
+        return Audio(encoding: reader, codecName: codec, whyEncoded: refusal)
+    }
+
     struct Stats {
         var sourceFrames = 0
         var outputFrames = 0
@@ -135,7 +174,7 @@ final class UpsampleJob {
     }
 
     private func stream(reader: VideoReader, timeline: FrameTimeline, interpolator: PairInterpolator?,
-                        writer: MediaWriter, audio: AudioReader?, outputRate: FrameRate, expected: Int,
+                        writer: MediaWriter, audio: Audio?, outputRate: FrameRate, expected: Int,
                         stats: inout Stats) throws {
         let spatial = SpatialPass(network: model.network, tiling: request.tiling, scale: request.scale)
         // A window onto the source: frames[k] is source frame base + k.
@@ -143,6 +182,7 @@ final class UpsampleJob {
         var base = 0
         var ended = false
         var pendingAudio: PCMAudio? = nil
+        var pendingPacket: EncodedPacket? = nil
         var audioEnded = audio == nil
 
         /// Reads until source frame `i` is in the window (or the input ends).
@@ -159,15 +199,25 @@ final class UpsampleJob {
             return i < base + window.count
         }
 
-        /// Appends the input's audio up to `time` seconds.
+        /// Appends the input's audio up to `time` seconds. Copied packets keep their times, which
+        /// count from the same time 0 as the video's frames, so a new frame rate leaves them in sync.
         func feedAudio(until time: Double) throws {
-            guard let audio else { return }
-            while !audioEnded {
-                if pendingAudio == nil { pendingAudio = try audio.next() }
-                guard let chunk = pendingAudio else { audioEnded = true; return }
-                if chunk.time >= time { return }
-                try writer.append(audio: chunk)
-                pendingAudio = nil
+            if let packets = audio?.copying {
+                while !audioEnded {
+                    if pendingPacket == nil { pendingPacket = try packets.next() }
+                    guard let packet = pendingPacket else { audioEnded = true; return }
+                    if packet.time >= time { return }
+                    try writer.append(audioPacket: packet)
+                    pendingPacket = nil
+                }
+            } else if let pcm = audio?.encoding {
+                while !audioEnded {
+                    if pendingAudio == nil { pendingAudio = try pcm.next() }
+                    guard let chunk = pendingAudio else { audioEnded = true; return }
+                    if chunk.time >= time { return }
+                    try writer.append(audio: chunk)
+                    pendingAudio = nil
+                }
             }
         }
 

@@ -32,6 +32,8 @@ struct UpsampleParams {
                         "description": "Encoder constant quality (CRF; lower is better and bigger). H.264: 0-51 (default 18), VP9: 0-63 (default 31)."],
             "preset": ["type": "string", "enum": .array(presets.map { .string($0) }), "default": "medium",
                        "description": "x264 preset for .mp4 output."],
+            "lookahead": ["type": "integer", "minimum": 0, "maximum": 250,
+                          "description": "x264 rc-lookahead for .mp4 output: frames buffered for frame types and rate control. Default: the preset's, capped for large outputs so that x264's buffered frames stay near 256 MiB (12 at 3840x2160)."],
             "scene_threshold": ["type": "number", "minimum": 0, "maximum": 1, "default": 0.2,
                                 "description": "RIFE's scene-cut rule: below this SSIM of 32x32 thumbnails the previous frame is repeated instead of interpolated."],
         ],
@@ -55,7 +57,14 @@ struct UpsampleParams {
     /// nil: the writer's default for the container (18 for H.264, 31 for VP9).
     let quality: Int?
     let preset: String
+    /// x264 rc-lookahead asked for; nil: the preset's, capped for large frames (`encoderSettings`).
+    let lookahead: Int?
     let sceneThreshold: Double
+
+    /// What x264's lookahead may hold when the job does not say: the preset's lookahead is kept
+    /// up to this many bytes of buffered frames (medium's 40 fit at 1920x1080), else cut to
+    /// what fits, never below 10 (veryfast's). At 3840x2160 that is 12 frames instead of 40.
+    static let lookaheadBudget = 256 << 20
 
     init(_ p: JSON, model: SpatialModel) throws {
         guard let input = p["input"]?.stringValue, let output = p["output"]?.stringValue else {
@@ -94,7 +103,23 @@ struct UpsampleParams {
             throw PluginError.invalidParams("quality \(q): H.264 (.mp4) takes 0-51")
         }
         preset = p["preset"]?.stringValue ?? "medium"
+        lookahead = p["lookahead"]?.intValue.map(Int.init)
         sceneThreshold = p["scene_threshold"]?.doubleValue ?? 0.2
+    }
+
+    /// The encoder's settings for an output of width × height: the job's quality and preset, and
+    /// x264's lookahead bounded by `lookaheadBudget` unless the job names one.
+    func encoderSettings(width: Int, height: Int) -> EncoderSettings {
+        var settings = EncoderSettings(crf: quality, preset: preset)
+        guard container == .mp4 else { return settings }
+        if let lookahead {
+            settings.lookahead = lookahead
+        } else if let presetLookahead = EncoderSettings.x264PresetLookahead(preset) {
+            let fits = Self.lookaheadBudget / EncoderSettings.x264LookaheadFrameBytes(width: width, height: height)
+            let bounded = Swift.max(fits, Swift.min(10, presetLookahead))
+            if bounded < presetLookahead { settings.lookahead = bounded }
+        }
+        return settings
     }
 
     /// A rate as a fraction: whole numbers exactly, NTSC rates as n*1000/1001, others to 1/1000.
@@ -126,6 +151,7 @@ struct UpsampleParams {
         }
         if let quality { o["quality"] = .int(Int64(quality)) }
         if container == .mp4 { o["preset"] = .string(preset) }
+        if let lookahead, container == .mp4 { o["lookahead"] = .int(Int64(lookahead)) }
         return .object(o)
     }
 }

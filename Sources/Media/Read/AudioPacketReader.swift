@@ -1,0 +1,199 @@
+import CFFmpeg
+
+/// Reads a file's audio stream as the compressed packets it stores, without decoding: the source of
+/// a stream copy (`MediaWriter(copyingAudio:)`, like `ffmpeg -c:a copy`). The stream is the one
+/// `AudioReader` would decode (FFmpeg's best audio stream). Memory: one packet.
+///
+/// Time: packet times are shifted so that 0 is time 0 of the file (its start time, shared with the
+/// video), as `VideoReader` and `AudioReader` count; the bytes are untouched.
+///
+/// A damaged or short stream is reported as `AudioReader` reports it: a read error, a cut-short
+/// packet, fewer packets than the index lists, or a stream ending well before its stated duration
+/// is a `truncated` error when the reader reaches it (after the packets before it).
+public final class AudioPacketReader {
+    public let path: String
+    /// What a writer needs to carry the packets: codec, its parameters, the packets' time base.
+    public let format: EncodedAudioFormat
+    /// Seconds, when the container says.
+    public let duration: Double?
+
+    private let input: InputFile
+    private let stream: UnsafeMutablePointer<AVStream>
+    private let packet: UnsafeMutablePointer<AVPacket>
+    /// Time 0 of the file in the stream's time base.
+    private let origin: Int64
+    private var packetsRead = 0
+    private var finished = false
+    private var coveredUntil: Int64 = 0
+    private var nextTimestamp: Int64? = nil
+
+    public init(path: String) throws {
+        self.path = path
+        let input = try InputFile(path: path, streamInfo: .whenHeadersLack)
+        self.input = input
+        let index = av_find_best_stream(input.context, AVMEDIA_TYPE_AUDIO, -1, -1, nil, 0)
+        guard index >= 0, let stream = input.context.pointee.streams[Int(index)] else {
+            let present = input.streams.map { s -> String in
+                av_get_media_type_string(s.pointee.codecpar.pointee.codec_type).map { String(cString: $0) } ?? "data"
+            }
+            throw MediaError(.noStream, path: path,
+                             "the file has no audio stream (it has: \(present.isEmpty ? "no streams" : present.joined(separator: ", ")))")
+        }
+        self.stream = stream
+        let par = stream.pointee.codecpar!
+        guard par.pointee.codec_id != AV_CODEC_ID_NONE else {
+            throw MediaError(.unsupportedCodec, path: path,
+                             "FFmpeg does not know the audio codec '\(StreamDecoder.codecName(par))', so it cannot be copied")
+        }
+        let rate = Int(par.pointee.sample_rate), channels = Int(par.pointee.ch_layout.nb_channels)
+        guard rate > 0, rate <= MediaLimits.maxSampleRate, channels > 0, channels <= MediaLimits.maxChannels else {
+            throw MediaError(.truncated, path: path, "the audio stream claims \(rate) Hz and \(channels) channels")
+        }
+        format = try EncodedAudioFormat(path: path, parameters: par, timeBase: stream.pointee.time_base)
+        let start = input.context.pointee.start_time
+        origin = start == Int64(bitPattern: 0x8000_0000_0000_0000) ? 0
+            : av_rescale_q(start, AVRational(num: 1, den: Int32(AV_TIME_BASE)), stream.pointee.time_base)
+        let d = input.context.pointee.duration
+        duration = d > 0 ? Double(d) / Double(AV_TIME_BASE) : nil
+        packet = av_packet_alloc()
+        // Only this stream is read; telling the demuxer lets it skip the others' data.
+        for s in input.streams where s != stream { s.pointee.discard = AVDISCARD_ALL }
+    }
+
+    deinit {
+        var p: UnsafeMutablePointer<AVPacket>? = packet
+        av_packet_free(&p)
+    }
+
+    /// The next packet, or nil at the end of the stream. Throws `truncated` where the stream proves
+    /// damaged or short.
+    public func next() throws -> EncodedPacket? {
+        if finished { return nil }
+        while true {
+            FFmpegLog.clear()
+            let read = av_read_frame(input.context, packet)
+            if read < 0 {
+                finished = true
+                if read != AVErrorCode.eof {
+                    throw MediaError(.truncated, path: path, "reading the audio stopped: \(FFmpegLog.describe(read))")
+                }
+                try checkCompleteness()
+                return nil
+            }
+            defer { av_packet_unref(packet) }
+            guard packet.pointee.stream_index == stream.pointee.index else { continue }
+            packetsRead += 1
+            if packet.pointee.flags & AV_PKT_FLAG_CORRUPT != 0 {
+                finished = true
+                throw MediaError(.truncated, path: path, "audio packet \(packetsRead) is cut short")
+            }
+            return try take()
+        }
+    }
+
+    /// Moves the current packet into an `EncodedPacket`, its times counted from the file's time 0.
+    private func take() throws -> EncodedPacket {
+        let none = Int64(bitPattern: 0x8000_0000_0000_0000)
+        var pts = packet.pointee.pts, dts = packet.pointee.dts
+        // Raw streams (ADTS, MP3 without an index) may leave times out: continue from the last packet.
+        if pts == none && dts == none {
+            guard let t = nextTimestamp else {
+                throw MediaError(.truncated, path: path, "audio packet \(packetsRead) has no time stamp")
+            }
+            pts = t + origin
+            dts = pts
+        }
+        if pts == none { pts = dts }
+        if dts == none { dts = pts }
+        packet.pointee.pts = pts - origin
+        packet.pointee.dts = dts - origin
+        packet.pointee.pos = -1
+        let end = packet.pointee.pts + max(packet.pointee.duration, 0)
+        nextTimestamp = end
+        coveredUntil = max(coveredUntil, end)
+        return EncodedPacket(moving: packet, timeBase: stream.pointee.time_base)
+    }
+
+    private func checkCompleteness() throws {
+        let expected = Int(stream.pointee.nb_frames)
+        if expected > 0 && packetsRead < expected {
+            throw MediaError(.truncated, path: path, "the audio stream ends after \(packetsRead) of \(expected) packets")
+        }
+        if packetsRead == 0 {
+            throw MediaError(.emptyStream, path: path, "the audio stream holds no packets")
+        }
+        // Containers without a packet count (Matroska, Ogg) still state a duration.
+        let covered = Double(coveredUntil) * av_q2d(stream.pointee.time_base)
+        if stream.pointee.duration > 0 {
+            let stated = Double(stream.pointee.duration) * av_q2d(stream.pointee.time_base)
+            if stated > 0.2, covered < stated * 0.9 - 0.05 {
+                throw MediaError(.truncated, path: path,
+                                 String(format: "the audio stream ends at %.2f s of the %.2f s its header states", covered, stated))
+            }
+        }
+    }
+}
+
+/// An audio stream as coded: the codec and its parameters (sample rate, channels, the decoder's
+/// set-up bytes) and the time base its packets count in. Made by `AudioPacketReader`.
+public final class EncodedAudioFormat {
+    /// The file the stream comes from.
+    public let path: String
+    /// FFmpeg's codec name ("aac", "opus", "mp3").
+    public let codecName: String
+    public let sampleRate: Int
+    public let channels: Int
+    let parameters: UnsafeMutablePointer<AVCodecParameters>
+    let timeBase: AVRational
+
+    init(path: String, parameters source: UnsafePointer<AVCodecParameters>, timeBase: AVRational) throws {
+        guard let par = avcodec_parameters_alloc() else {
+            throw MediaError(.decodeFailed, path: path, "out of memory copying the audio stream's parameters")
+        }
+        if avcodec_parameters_copy(par, source) < 0 {
+            var p: UnsafeMutablePointer<AVCodecParameters>? = par
+            avcodec_parameters_free(&p)
+            throw MediaError(.decodeFailed, path: path, "out of memory copying the audio stream's parameters")
+        }
+        parameters = par
+        self.path = path
+        self.timeBase = timeBase
+        codecName = String(cString: avcodec_get_name(par.pointee.codec_id))
+        sampleRate = Int(par.pointee.sample_rate)
+        channels = Int(par.pointee.ch_layout.nb_channels)
+    }
+
+    deinit {
+        var p: UnsafeMutablePointer<AVCodecParameters>? = parameters
+        avcodec_parameters_free(&p)
+    }
+}
+
+/// One compressed packet as the file stores it, for a stream copy. Owns its bytes (reference-counted
+/// by FFmpeg, so handing it to a writer copies nothing).
+public final class EncodedPacket {
+    let packet: UnsafeMutablePointer<AVPacket>
+    let timeBase: AVRational
+
+    init(moving source: UnsafeMutablePointer<AVPacket>, timeBase: AVRational) {
+        packet = av_packet_alloc()
+        av_packet_move_ref(packet, source)
+        self.timeBase = timeBase
+    }
+
+    deinit {
+        var p: UnsafeMutablePointer<AVPacket>? = packet
+        av_packet_free(&p)
+    }
+
+    /// Presentation time, seconds from the file's time 0.
+    public var time: Double { Double(packet.pointee.pts) * av_q2d(timeBase) }
+    /// Seconds of audio the packet holds (0 when the container does not say).
+    public var duration: Double { Double(max(packet.pointee.duration, 0)) * av_q2d(timeBase) }
+    public var size: Int { Int(packet.pointee.size) }
+    /// A copy of the coded bytes.
+    public var bytes: [UInt8] {
+        guard let data = packet.pointee.data, packet.pointee.size > 0 else { return [] }
+        return Array(UnsafeBufferPointer(start: data, count: Int(packet.pointee.size)))
+    }
+}
