@@ -61,6 +61,16 @@ enum Clips {
                    "-map", "[v]", "-frames:v", "6", "-c:v", "libx264", "-crf", "12", "-preset", "veryfast", path])
     }
 
+    /// The first audio stream's packets by ffprobe: "pts_time duration_time SHA256:…" per packet.
+    static func audioPackets(_ path: String) throws -> [String] {
+        let probe = try JSON.parse(try shell(["ffprobe", "-v", "error", "-select_streams", "a:0", "-show_packets",
+                                              "-show_data_hash", "sha256", "-show_entries", "packet=pts_time,duration_time,data_hash",
+                                              "-of", "json", path]))
+        return (probe["packets"]?.arrayValue ?? []).map { p in
+            ["pts_time", "duration_time", "data_hash"].map { p[$0]?.stringValue ?? "" }.joined(separator: " ")
+        }
+    }
+
     /// ffprobe's streams and format as JSON.
     static func ffprobe(_ path: String) throws -> JSON {
         try JSON.parse(try shell(["ffprobe", "-v", "error", "-count_frames", "-show_streams", "-show_format",

@@ -26,9 +26,9 @@ final class UpsampleStageTests: XCTestCase {
         }
     }
 
-    /// ×4 and ×2 frame rate with audio: size, frame count and rate by ffprobe, the audio kept, the
-    /// label written, each real frame equal to SRVGGNetCompact's own output on the decoded frame
-    /// and each in-between frame to SRVGGNetCompact(RIFE's middle frame).
+    /// ×4 and ×2 frame rate with audio: size, frame count and rate by ffprobe, the audio copied
+    /// packet for packet, the label written, each real frame equal to SRVGGNetCompact's own output
+    /// on the decoded frame and each in-between frame to SRVGGNetCompact(RIFE's middle frame).
     func testUpscaleX4DoublesFrameRateAndKeepsAudio() throws {
         let d = try startUpsampleDaemon()
         let c = try d.client()
@@ -47,6 +47,10 @@ final class UpsampleStageTests: XCTestCase {
         XCTAssertEqual(result["frames"], 12)
         XCTAssertEqual(result["fps"], "16")
         XCTAssertEqual(result["audio"], true)
+        XCTAssertEqual(result["audio_mode"], "copy")
+        XCTAssertEqual(result["audio_codec"], "aac")
+        XCTAssertNil(result["audio_note"])
+        XCTAssertEqual(result["lookahead"], 40, "x264's own at this size")
         XCTAssertEqual(result["interpolation_model"], "rife-hdv3")
         XCTAssertEqual(result["interpolated_frames"], 5, "the last source frame has no successor: it is held")
         XCTAssertEqual(result["scene_cuts"], 0)
@@ -68,7 +72,11 @@ final class UpsampleStageTests: XCTestCase {
         XCTAssertEqual(a["codec_name"], "aac")
         let inputAudio = try XCTUnwrap(try Clips.ffprobe(input)["streams"]?.arrayValue?.first { $0["codec_type"] == "audio" })
         let inDur = try XCTUnwrap(Double(inputAudio["duration"]?.stringValue ?? "")), outDur = try XCTUnwrap(Double(a["duration"]?.stringValue ?? ""))
-        XCTAssertEqual(outDur, inDur, accuracy: 0.05, "the whole tone is there")
+        XCTAssertEqual(outDur, inDur, accuracy: 0.001, "the whole tone is there")
+        // Copied, not re-encoded: every packet's bytes and time as in the input, at twice the frame rate.
+        let inPackets = try Clips.audioPackets(input), outPackets = try Clips.audioPackets(output)
+        XCTAssertGreaterThan(inPackets.count, 10)
+        XCTAssertEqual(outPackets, inPackets)
         let tags = try XCTUnwrap(probe["format"]?["tags"])
         XCTAssertEqual(tags["reel_ai_generated"], "true")
         XCTAssertEqual(tags["reel_plugin"], "upsample")
@@ -134,6 +142,12 @@ final class UpsampleStageTests: XCTestCase {
         XCTAssertEqual(v["nb_read_frames"], "9")
         XCTAssertEqual(v["r_frame_rate"], "12/1")
         XCTAssertNotNil(probe["streams"]?.arrayValue?.first { $0["codec_type"] == "audio" && $0["codec_name"] == "opus" })
+        // WebM holds no AAC: the fallback re-encodes, and the result says so and why.
+        XCTAssertEqual(job["result"]?["audio_mode"], "encode")
+        XCTAssertEqual(job["result"]?["audio_codec"], "opus")
+        let note = job["result"]?["audio_note"]?.stringValue ?? ""
+        XCTAssertTrue(note.contains("aac") && note.contains("webm"), note)
+        XCTAssertNil(job["result"]?["lookahead"], "no x264 in WebM")
 
         let store = ModelStore(root: URL(fileURLWithPath: d.modelDir))
         let srvgg = try SRVGGNetCompact(entry: store.open("realesr-animevideov3-x4"))
@@ -223,8 +237,16 @@ final class UpsampleStageTests: XCTestCase {
         // Refused when the job runs: the file is not a video, the output is no video container, both rate options.
         let junk = d.outputDir + "/junk.mp4"
         try "this is not a video\n".write(toFile: junk, atomically: true, encoding: .utf8)
+        // A clip with audio, index first, cut short: it opens, and the job meets the cut while streaming.
+        let whole = d.outputDir + "/whole.mp4", cut = d.outputDir + "/cut.mp4"
+        try Clips.panZoom("coffee.png", to: whole, frames: 24)
+        try Clips.shell(["ffmpeg", "-y", "-v", "error", "-i", whole, "-c", "copy", "-movflags", "+faststart", cut])
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: cut))
+        try bytes.prefix(bytes.count * 6 / 10).write(to: URL(fileURLWithPath: cut))
+        try FileManager.default.removeItem(atPath: whole)
         let cases: [(JSONObject, RPCErrorCode, String)] = [
             (["input": .string(junk), "output": .string(out)], .pluginFailure, "cannot read the input"),
+            (["input": .string(cut), "output": .string(out)], .pluginFailure, "truncated or damaged file"),
             (["input": .string(input), "output": .string(d.outputDir + "/out.txt")], .invalidParams, ".mp4"),
             (["input": .string(input), "output": .string(out), "fps": 24, "fps_factor": 2], .invalidParams, "not both"),
             (["input": .string(input), "output": .string(input)], .invalidParams, "is the input"),
@@ -238,7 +260,7 @@ final class UpsampleStageTests: XCTestCase {
             XCTAssertEqual(e.data?["error"]?["code"]?.intValue, Int64(code.rawValue), "\(params): \(e)")
             XCTAssertTrue(e.message.contains(words), "\(params): \(e.message)")
         }
-        XCTAssertTrue(e2eNothingWritten(d.outputDir, keep: ["in.mp4", "junk.mp4"]))
+        XCTAssertTrue(e2eNothingWritten(d.outputDir, keep: ["in.mp4", "junk.mp4", "cut.mp4"]))
         XCTAssertNotNil(try c.result("reel.info")["version"], "still serving")
         XCTAssertTrue(d.isRunning)
     }
