@@ -12,7 +12,7 @@ struct EngineBench: ParsableCommand {
         abstract: "GEMM, attention (1k/4k/16k tokens), conv2d, conv3d and a Wan-1.3B block, beside PyTorch.")
 
     @Option(help: "Threads for both sides (default: the cores this process may use).") var threads: Int?
-    @Option(help: "Comma-separated cases (gemm, gemm_bf16, attn1k, attn4k, attn16k, conv2d, conv2d_bf16, conv3d, wan_block, wan_block_bf16); empty = all.")
+    @Option(help: "Comma-separated cases (gemm, gemm_bf16, attn1k, attn4k, attn16k, conv2d, conv2d_nhwc, conv2d_bf16, conv3d, wan_block, wan_block_bf16); empty = all.")
     var cases = ""
     @Flag(help: "Skip the 16k-token attention case.") var quick = false
     @Option(help: "Seconds to keep repeating each case (the median run counts).") var minTime = 1.0
@@ -120,6 +120,13 @@ private func engineBenchCases(quick: Bool) -> [EngineBenchCase] {
     out.append(EngineBenchCase(name: "conv2d", shape: "3x3 64->64 on 480x270", flops: 2 * 64 * 64 * 9 * 480 * 270) {
         _ = try conv2d(x, weight: w, bias: bias, padding: 1)
     })
+    if let fast = try? WinogradConvolution3x3(weight: w), let xh = try? nchwToNHWC(x) {
+        // the layout SRVGG keeps between layers: no transposes around the kernel
+        out.append(EngineBenchCase(name: "conv2d_nhwc", shape: "the same, NHWC in and out (torch: channels_last)",
+                                   flops: 2 * 64 * 64 * 9 * 480 * 270) {
+            _ = try conv3x3NHWC(xh, weight: fast, bias: bias)
+        })
+    }
     if let packed = try? PackedConvolution(w, precision: .bf16), packed.precision == .bf16 {
         out.append(EngineBenchCase(name: "conv2d_bf16", shape: "the same, bf16 in, fp32 acc", flops: 2 * 64 * 64 * 9 * 480 * 270) {
             _ = try conv2d(x, weight: packed, bias: bias, padding: 1)

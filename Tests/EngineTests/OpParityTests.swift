@@ -190,3 +190,57 @@ final class BF16ConvolutionTests: XCTestCase {
                     atol: 1e-5, rtol: 1e-5, "bf16 conv exact on bf16 values")
     }
 }
+
+final class WinogradConvolutionTests: XCTestCase {
+    /// conv2d takes the Winograd path for 3x3 convolutions with channels in 16s; the
+    /// same call with it switched off lowers to GEMM. Both must match PyTorch.
+    func testNCHWPathAgainstTorchAndGEMM() throws {
+        try XCTSkipUnless(WinogradConvolution3x3.isAvailable, "no AVX-512 on this cpu")
+        let x = try Fixtures.op("conv2d_winograd.x"), w = try Fixtures.op("conv2d_winograd.w"), b = try Fixtures.op("conv2d_winograd.b")
+        let reference = try Fixtures.op("conv2d_winograd.out")
+        let winograd = try conv2d(x, weight: w, bias: b, padding: 1)
+        assertClose(winograd, reference, atol: 1e-4, rtol: 1e-4, "Winograd conv2d")
+        Engine.useWinograd = false
+        defer { Engine.useWinograd = true }
+        let gemm = try conv2d(x, weight: w, bias: b, padding: 1)
+        assertClose(gemm, reference, atol: 1e-5, rtol: 1e-5, "GEMM conv2d")
+        assertClose(winograd, gemm, atol: 1e-4, rtol: 1e-4, "Winograd against GEMM")
+        // replicate padding goes through the same kernel on a padded input
+        Engine.useWinograd = true
+        let replicate = try conv2d(x, weight: w, bias: b, padding: 1, paddingMode: .replicate)
+        Engine.useWinograd = false
+        assertClose(replicate, try conv2d(x, weight: w, bias: b, padding: 1, paddingMode: .replicate), atol: 1e-4, rtol: 1e-4,
+                    "Winograd replicate")
+    }
+
+    /// A causal 3x3x3 conv3d (Wan's VAE) through the same kernel, the taps summed in the Winograd domain.
+    func testConv3dAgainstTorchAndGEMM() throws {
+        try XCTSkipUnless(WinogradConvolution3x3.isAvailable, "no AVX-512 on this cpu")
+        let x = try Fixtures.op("conv3d_winograd.x"), w = try Fixtures.op("conv3d_winograd.w"), b = try Fixtures.op("conv3d_winograd.b")
+        let reference = try Fixtures.op("conv3d_winograd.out")
+        let winograd = try conv3d(x, weight: w, bias: b, padding: [1, 1, 1], causal: true)
+        assertClose(winograd, reference, atol: 1e-4, rtol: 1e-4, "Winograd conv3d")
+        Engine.useWinograd = false
+        defer { Engine.useWinograd = true }
+        assertClose(winograd, try conv3d(x, weight: w, bias: b, padding: [1, 1, 1], causal: true), atol: 1e-4, rtol: 1e-4,
+                    "Winograd conv3d against GEMM")
+    }
+
+    /// The NHWC entry: 3 input channels padded to 16, bias and PReLU fused.
+    func testNHWCWithFusedPReLU() throws {
+        try XCTSkipUnless(WinogradConvolution3x3.isAvailable, "no AVX-512 on this cpu")
+        let key = "conv2d_winograd_prelu"
+        let conv = try WinogradConvolution3x3(weight: Fixtures.op("\(key).w"))
+        XCTAssertEqual(conv.paddedInChannels, 16)
+        XCTAssertEqual(conv.paddedOutChannels, 16)
+        let x = try nchwToNHWC(Fixtures.op("\(key).x"), channels: conv.paddedInChannels)
+        XCTAssertEqual(x.shape, [1, 30, 41, 16])
+        let y = try conv3x3NHWC(x, weight: conv, bias: Fixtures.op("\(key).b"), preluSlope: Fixtures.op("\(key).slope"))
+        assertClose(try nhwcToNCHW(y), try Fixtures.op("\(key).out"), atol: 1e-4, rtol: 1e-4, "NHWC Winograd + PReLU")
+        // layout round trip is exact
+        let z = try Fixtures.op("conv2d_winograd.x")
+        assertClose(try nhwcToNCHW(nchwToNHWC(z)), z, atol: 0, rtol: 0, "NCHW -> NHWC -> NCHW")
+        XCTAssertThrowsError(try conv3x3NHWC(nchwToNHWC(Fixtures.op("\(key).x")), weight: conv), "3 channels where 16 are expected")
+        XCTAssertThrowsError(try WinogradConvolution3x3(weight: Fixtures.op("conv3d_causal.w")))
+    }
+}

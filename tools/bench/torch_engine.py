@@ -46,6 +46,9 @@ def cases(quick):
         out[name] = (lambda q=q, k=k, v=v: F.scaled_dot_product_attention(q, k, v))
     x, w, b = torch.randn(1, 64, 270, 480), torch.randn(64, 64, 3, 3) * 0.05, torch.randn(64)
     out["conv2d"] = lambda: F.conv2d(x, w, b, padding=1)
+    # channels_last: oneDNN's own layout, the fair reference for reel's NHWC kernel
+    xc, wc = x.contiguous(memory_format=torch.channels_last), w.contiguous(memory_format=torch.channels_last)
+    out["conv2d_nhwc"] = lambda: F.conv2d(xc, wc, b, padding=1)
     xb, wb, bb = x.bfloat16(), w.bfloat16(), b.bfloat16()
     out["conv2d_bf16"] = lambda: F.conv2d(xb, wb, bb, padding=1)
     x3, w3, b3 = torch.randn(1, 64, 5, 68, 120), torch.randn(64, 64, 3, 3, 3) * 0.02, torch.randn(64)

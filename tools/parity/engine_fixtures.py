@@ -157,6 +157,15 @@ def ops():
     t["dtype.bf16"] = v.bfloat16()
     t["dtype.f16_as_f32"] = v.half().float()
     t["dtype.bf16_as_f32"] = v.bfloat16().float()
+
+    # 3x3 convolutions that take the Winograd path (channels in 16s, sizes not multiples of 4 so the edge
+    # tiles are partial), and the NHWC form with a fused PReLU (3 input channels, padded to 16 by the caller)
+    x, w, bias = rnd(1, 32, 37, 45), rnd(48, 32, 3, 3, scale=0.1), rnd(48)
+    put("conv2d_winograd", x=x, w=w, b=bias, out=F.conv2d(x, w, bias, padding=1))
+    x, w, bias, slope = rnd(1, 3, 30, 41), rnd(16, 3, 3, 3, scale=0.3), rnd(16), rnd(16, scale=0.3)
+    put("conv2d_winograd_prelu", x=x, w=w, b=bias, slope=slope, out=F.prelu(F.conv2d(x, w, bias, padding=1), slope))
+    x, w, bias = rnd(1, 16, 5, 17, 19), rnd(32, 16, 3, 3, 3, scale=0.1), rnd(32)
+    put("conv3d_winograd", x=x, w=w, b=bias, out=F.conv3d(F.pad(x, (1, 1, 1, 1, 2, 0)), w, bias))
     return t
 
 

@@ -32,6 +32,10 @@ public final class SRVGGNetCompact: @unchecked Sendable {
 
     public let config: Configuration
     public let body: [Layer]
+    /// The same convolutions prepared for the engine's Winograd kernel (nil
+    /// without AVX-512): the whole stack then runs NHWC, bias and PReLU fused,
+    /// with one layout change on the way in and one on the way out.
+    let winograd: [(conv: WinogradConvolution3x3, bias: Tensor?, slope: Tensor?)]?
 
     public init(config: Configuration, checkpoint: Checkpoint) throws {
         guard config.actType == "prelu" else {
@@ -52,6 +56,18 @@ public final class SRVGGNetCompact: @unchecked Sendable {
                                        kernelSize: 3, padding: 1)))
         self.body = layers
         try checkpoint.requireAllUsed()
+        if WinogradConvolution3x3.isAvailable {
+            var stack: [(conv: WinogradConvolution3x3, bias: Tensor?, slope: Tensor?)] = []
+            for (i, layer) in layers.enumerated() {
+                guard case .conv(let conv) = layer else { continue }
+                var slope: Tensor?
+                if i + 1 < layers.count, case .prelu(let act) = layers[i + 1] { slope = act.weight }
+                stack.append((try WinogradConvolution3x3(weight: conv.weight), conv.bias, slope))
+            }
+            winograd = stack
+        } else {
+            winograd = nil
+        }
     }
 
     /// Loads an imported model (`manifest.json` + `model.safetensors`) from the store.
@@ -65,10 +81,16 @@ public final class SRVGGNetCompact: @unchecked Sendable {
             throw ModelError.badInput("SRVGGNetCompact expects [N, \(config.numInCh), H, W], got \(x.shape)")
         }
         var out = x
-        for layer in body {
-            switch layer {
-            case .conv(let conv): out = try conv(out)
-            case .prelu(let act): out = try act(out)
+        if let stack = winograd, Engine.useWinograd {
+            var h = try nchwToNHWC(x, channels: stack[0].conv.paddedInChannels)
+            for layer in stack { h = try conv3x3NHWC(h, weight: layer.conv, bias: layer.bias, preluSlope: layer.slope) }
+            out = try nhwcToNCHW(h, channels: stack[stack.count - 1].conv.outChannels)
+        } else {
+            for layer in body {
+                switch layer {
+                case .conv(let conv): out = try conv(out)
+                case .prelu(let act): out = try act(out)
+                }
             }
         }
         out = try pixelShuffle(out, config.upscale)

@@ -14,6 +14,7 @@ struct Generation {
     let host: PluginHost
 
     func run() throws -> JSON {
+        defer { Engine.releaseCachedMemory() } // an idle daemon holds only its models
         let p = params, pipeline = model.pipeline
         let request = WanTextToVideoPipeline.Request(width: p.width, height: p.height, frames: p.frames, steps: p.steps,
                                                      guidance: Float(p.guidance), seed: p.seed, schedule: p.noiseSchedule)

@@ -28,6 +28,7 @@ final class UpsampleJob {
     }
 
     func run() throws -> JSON {
+        defer { Engine.releaseCachedMemory() } // an idle daemon holds only its models
         let started = monotonicSeconds()
         let info: MediaInfo
         do { info = try probe(request.input) } catch { throw PluginError.failed("cannot read the input: \(error)") }

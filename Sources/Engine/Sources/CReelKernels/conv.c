@@ -137,6 +137,12 @@ void reel_conv_nd(int sd, int64_t batch, int64_t cin, int64_t cout, int64_t grou
     j.K = j.k[0] * j.k[1] * j.k[2];
     j.x = x; j.w = w; j.bias = bias; j.out = out;
 
+    // 3x3 (or kt x 3 x 3), stride 1, no dilation, one group, channels in 16s: Winograd (winograd.c).
+    int winograd = sd >= 2 && j.k[1] == 3 && j.k[2] == 3 && j.s[0] == 1 && j.s[1] == 1 && j.s[2] == 1 && j.d[0] == 1
+                   && j.d[1] == 1 && j.d[2] == 1 && groups == 1 && j.o[1] * j.o[2] >= 256 && reel_winograd_enabled();
+    if (winograd && reel_conv3x3_winograd_nchw(batch, cin, cout, j.in[0], j.k[0], j.in[1], j.in[2], j.o[1], j.o[2], x, w,
+                                               bias, out))
+        return;
     int pointwise = j.K == 1 && j.s[0] == 1 && j.s[1] == 1 && j.s[2] == 1 && j.P == j.in[0] * j.in[1] * j.in[2];
     if (pointwise) {
         // 1x1 convolution: the input already is the im2col matrix.

@@ -143,8 +143,67 @@ void reel_binary(int op, int ndim, const int64_t *shape, float *out,
 
 // MARK: unary
 
+#if defined(__x86_64__) && defined(__clang__)
+#include <immintrin.h>
+#define AVX512_TARGET __attribute__((target("avx512f,avx512dq")))
+
+// exp(z) for z in [-87.3, 88.3] (callers clamp): Cephes' polynomial as reel_expf,
+// 2^n applied with vscalefps.
+AVX512_TARGET static inline __m512 exp512(__m512 z) {
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(z, _mm512_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), z);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500E-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507E-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073E-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894E-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459E-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201E-1f));
+    __m512 y = _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    return _mm512_scalef_ps(y, n);
+}
+
+// x / (1 + exp(k1·x + k3·x³)): GELU (tanh form, 0.5·x·(1 + tanh(u)) = x·sigmoid(2u)) with
+// k1 = -2·√(2/π), k3 = k1·0.044715, and SiLU (x·sigmoid(x)) with k1 = -1, k3 = 0. The
+// scalar loops below do not vectorise (their tanh/erf helpers branch), and the GELU after
+// a DiT's FFN projection is the largest elementwise pass of a block.
+AVX512_TARGET static void sigmoid_gate_avx512(int64_t n, float *o, const float *x, const float *bias, float k1, float k3) {
+    const __m512 vk1 = _mm512_set1_ps(k1), vk3 = _mm512_set1_ps(k3), one = _mm512_set1_ps(1.0f);
+    const __m512 lo = _mm512_set1_ps(-87.3f), hi = _mm512_set1_ps(88.3f);
+    for (int64_t i = 0; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+        __m512 v = _mm512_maskz_loadu_ps(m, x + i);
+        if (bias) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, bias + i));
+        __m512 z = _mm512_mul_ps(v, _mm512_fmadd_ps(vk3, _mm512_mul_ps(v, v), vk1));
+        z = _mm512_min_ps(_mm512_max_ps(z, lo), hi);
+        _mm512_mask_storeu_ps(o + i, m, _mm512_div_ps(v, _mm512_add_ps(one, exp512(z))));
+    }
+}
+#endif
+
+static int has_avx512 = -1;
+
+/// Fused bias + GELU(tanh) / SiLU on AVX-512; false when the cpu or op does not fit.
+static int gate_fast(int op, int64_t n, float *o, const float *x, const float *bias) {
+#if defined(__x86_64__) && defined(__clang__)
+    if (has_avx512 < 0) has_avx512 = reel_cpu_has_avx512();
+    if (!has_avx512) return 0;
+    if (op == REEL_UNARY_GELU_TANH) {
+        sigmoid_gate_avx512(n, o, x, bias, -1.5957691216057308f, -1.5957691216057308f * 0.044715f);
+        return 1;
+    }
+    if (op == REEL_UNARY_SILU) {
+        sigmoid_gate_avx512(n, o, x, bias, -1.0f, 0.0f);
+        return 1;
+    }
+#endif
+    (void)op; (void)n; (void)o; (void)x; (void)bias;
+    return 0;
+}
+
 REEL_MULTIVERSION
 static void unary_loop(int op, int64_t n, float *o, const float *x) {
+    if (gate_fast(op, n, o, x, NULL)) return;
     switch (op) {
     case REEL_UNARY_NEG: for (int64_t i = 0; i < n; i++) o[i] = -x[i]; break;
     case REEL_UNARY_EXP: for (int64_t i = 0; i < n; i++) o[i] = x[i] < -87.3f ? expf(x[i]) : (x[i] > 88.3f ? INFINITY : reel_expf(x[i])); break;
@@ -302,6 +361,7 @@ static void bias_range(void *vctx, int64_t lo, int64_t hi) {
     const bias_job *j = vctx;
     for (int64_t r = lo; r < hi; r++) {
         float *row = j->C + r * j->ldc;
+        if (j->act >= 0 && gate_fast(j->act, j->n, row, row, j->bias)) continue;
         if (j->bias) for (int64_t i = 0; i < j->n; i++) row[i] += j->bias[i];
         if (j->act >= 0) unary_loop(j->act, j->n, row, row);
     }

@@ -174,12 +174,90 @@ void reel_parallel_for(int64_t n, reel_task_fn fn, void *ctx) {
 static _Atomic int64_t live_bytes = 0;
 static _Atomic int64_t peak_bytes = 0;
 
-float *reel_alloc_floats(int64_t count) {
+// Freed blocks of 1 MiB and more are kept (at most CACHE_SLOTS of them, CACHE_BYTES in all)
+// and handed out again to a request of the same rounded size: their pages are already
+// mapped, so the next tensor of that shape costs no page faults. Models allocate the same
+// shapes over and over (a Wan block makes ~250 MB of fresh activations per forward, a
+// network tile the same buffers per tile), and on a virtual machine every first touch of
+// a page is a fault. reel_release_cached_memory() gives them back to the system.
+#define CACHE_MIN ((size_t)1 << 20)
+#define CACHE_GRAIN ((size_t)1 << 16)
+#define CACHE_SLOTS 32
+#define CACHE_BYTES ((size_t)384 << 20)
+static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct { void *p; size_t bytes; } cache[CACHE_SLOTS]; // oldest first
+static int cache_n = 0;
+static size_t cache_total = 0;
+
+static size_t block_bytes(int64_t count) {
     size_t bytes = (size_t)(count > 0 ? count : 1) * sizeof(float);
-    size_t rounded = (bytes + 63) & ~(size_t)63;
-    float *p = aligned_alloc(64, rounded);
-    if (!p) return NULL;
-    int64_t now = atomic_fetch_add(&live_bytes, (int64_t)bytes) + (int64_t)bytes;
+    if (bytes >= CACHE_MIN) return (bytes + CACHE_GRAIN - 1) & ~(CACHE_GRAIN - 1);
+    return (bytes + 63) & ~(size_t)63;
+}
+
+static void *cache_take(size_t bytes) {
+    void *p = NULL;
+    pthread_mutex_lock(&cache_mu);
+    for (int i = cache_n - 1; i >= 0; i--) // newest first: the likeliest to be warm
+        if (cache[i].bytes == bytes) {
+            p = cache[i].p;
+            cache_total -= bytes;
+            memmove(&cache[i], &cache[i + 1], sizeof(cache[0]) * (size_t)(cache_n - i - 1));
+            cache_n--;
+            break;
+        }
+    pthread_mutex_unlock(&cache_mu);
+    return p;
+}
+
+static void cache_put(void *p, size_t bytes) {
+    if (bytes > CACHE_BYTES) { free(p); return; }
+    void *evicted[CACHE_SLOTS];
+    int ne = 0;
+    pthread_mutex_lock(&cache_mu);
+    while (cache_n > 0 && (cache_n == CACHE_SLOTS || cache_total + bytes > CACHE_BYTES)) {
+        evicted[ne++] = cache[0].p;
+        cache_total -= cache[0].bytes;
+        memmove(&cache[0], &cache[1], sizeof(cache[0]) * (size_t)(cache_n - 1));
+        cache_n--;
+    }
+    cache[cache_n].p = p;
+    cache[cache_n].bytes = bytes;
+    cache_n++;
+    cache_total += bytes;
+    pthread_mutex_unlock(&cache_mu);
+    for (int i = 0; i < ne; i++) free(evicted[i]);
+}
+
+void reel_release_cached_memory(void) {
+    pthread_mutex_lock(&cache_mu);
+    int n = cache_n;
+    void *blocks[CACHE_SLOTS];
+    for (int i = 0; i < n; i++) blocks[i] = cache[i].p;
+    cache_n = 0;
+    cache_total = 0;
+    pthread_mutex_unlock(&cache_mu);
+    for (int i = 0; i < n; i++) free(blocks[i]);
+}
+
+int64_t reel_cached_bytes(void) {
+    pthread_mutex_lock(&cache_mu);
+    size_t t = cache_total;
+    pthread_mutex_unlock(&cache_mu);
+    return (int64_t)t;
+}
+
+float *reel_alloc_floats(int64_t count) {
+    size_t rounded = block_bytes(count);
+    float *p = rounded >= CACHE_MIN ? cache_take(rounded) : NULL;
+    if (!p) p = aligned_alloc(64, rounded);
+    if (!p) {
+        reel_release_cached_memory(); // memory is short: the cache goes first
+        p = aligned_alloc(64, rounded);
+        if (!p) return NULL;
+    }
+    int64_t bytes = (int64_t)(count > 0 ? count : 1) * (int64_t)sizeof(float);
+    int64_t now = atomic_fetch_add(&live_bytes, bytes) + bytes;
     int64_t peak = atomic_load(&peak_bytes);
     while (now > peak && !atomic_compare_exchange_weak(&peak_bytes, &peak, now)) {}
     return p;
@@ -188,7 +266,9 @@ float *reel_alloc_floats(int64_t count) {
 void reel_free_floats(float *p, int64_t count) {
     if (!p) return;
     atomic_fetch_sub(&live_bytes, (int64_t)(count > 0 ? count : 1) * (int64_t)sizeof(float));
-    free(p);
+    size_t rounded = block_bytes(count);
+    if (rounded >= CACHE_MIN) cache_put(p, rounded);
+    else free(p);
 }
 
 int64_t reel_live_bytes(void) { return atomic_load(&live_bytes); }

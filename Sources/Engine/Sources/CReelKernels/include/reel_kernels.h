@@ -37,6 +37,10 @@ void reel_free_floats(float *p, int64_t count);
 int64_t reel_live_bytes(void);
 int64_t reel_peak_bytes(void);
 void reel_reset_peak_bytes(void);
+/// Freed buffers of 1 MiB and more are kept for reuse (at most 384 MiB): bytes held now,
+/// and a call that returns them all to the system (when a job or model goes away).
+int64_t reel_cached_bytes(void);
+void reel_release_cached_memory(void);
 
 // MARK: cpu features --------------------------------------------------------
 
@@ -173,6 +177,44 @@ void reel_pad(int64_t outer, int sd, const int64_t *in, const int64_t *lo, const
 void reel_conv_nd(int sd, int64_t batch, int64_t cin, int64_t cout, int64_t groups,
                   const int64_t *in, const int64_t *k, const int64_t *stride, const int64_t *dilation,
                   const int64_t *outsz, const float *x, const float *w, const float *bias, float *out);
+
+/// 3x3 stride-1 convolution by Winograd F(4x4, 3x3) (winograd.c), for CPUs with
+/// AVX-512 (reel_winograd_available). Weights w[cout][cin][3][3] (PyTorch) are
+/// transformed once; channel counts round up to multiples of 16 (zero padding).
+typedef struct reel_winograd_weight reel_winograd_weight;
+int reel_winograd_available(void);
+/// Whether reel_conv_nd uses it for NCHW 3x3 convolutions (default on; the
+/// environment variable REEL_WINOGRAD=0 turns it off, as does reel_set_winograd(0)).
+int reel_winograd_enabled(void);
+void reel_set_winograd(int enabled);
+/// w[cout][cin][kt][3][3]: kt = 1 for conv2d, the temporal taps for a (kt, 3, 3) conv3d.
+reel_winograd_weight *reel_winograd_pack(int64_t cout, int64_t cin, int64_t kt, const float *w);
+void reel_winograd_free(reel_winograd_weight *w);
+/// The rounded channel counts: the NHWC input must have exactly reel_winograd_cin
+/// channels, the output gets reel_winograd_cout.
+int64_t reel_winograd_cin(const reel_winograd_weight *w);
+int64_t reel_winograd_cout(const reel_winograd_weight *w);
+/// x[batch][h][w][cin] (NHWC) with implicit zero padding pad_top/pad_left (and
+/// whatever the output size needs at the bottom/right) into out[batch][oh][ow][cout];
+/// bias[cout] and a per-channel PReLU slope are fused (either may be NULL).
+void reel_conv3x3_nhwc(int64_t batch, int64_t h, int64_t w, int64_t pad_top, int64_t pad_left, int64_t oh,
+                       int64_t ow, const float *x, const reel_winograd_weight *u, const float *bias,
+                       const float *prelu_slope, float *out);
+/// x[batch][frames][h][w][cin] → out[batch][frames - kt + 1][oh][ow][cout]: a (kt, 3, 3)
+/// conv3d, stride 1, over frames already padded in time (Wan's causal convs).
+void reel_conv3x3_nthwc(int64_t batch, int64_t frames, int64_t h, int64_t w, int64_t pad_top, int64_t pad_left,
+                        int64_t oh, int64_t ow, const float *x, const reel_winograd_weight *u, const float *bias,
+                        const float *prelu_slope, float *out);
+/// Both over NCHW / NCTHW tensors (an already padded input, as reel_conv_nd takes
+/// it; tin input frames and kt taps, 1 and 1 for conv2d).
+/// Returns 0 without doing anything when it does not apply (no AVX-512, channels
+/// not multiples of 16, out of memory); reel_conv_nd then lowers to GEMM.
+int reel_conv3x3_winograd_nchw(int64_t batch, int64_t cin, int64_t cout, int64_t tin, int64_t kt, int64_t ih,
+                               int64_t iw, int64_t oh, int64_t ow, const float *x, const float *w, const float *bias,
+                               float *out);
+/// Layout changes, per batch item: [b][c][hw] <-> [b][hw][c].
+void reel_nchw_to_nhwc(int64_t batch, int64_t c, int64_t hw, const float *x, float *out);
+void reel_nhwc_to_nchw(int64_t batch, int64_t c, int64_t hw, const float *x, float *out);
 
 /// Transposed 2-d convolution: x[batch, cin, h, w], w[cin, cout/groups, kh, kw]
 /// (PyTorch's layout), out[batch, cout, oh, ow] with oh = (h-1)*s - 2p + d*(k-1) + outpad + 1.

@@ -20,10 +20,22 @@ public enum Engine {
     /// The most `liveBytes` has been since start or `resetPeakBytes()`.
     public static var peakBytes: Int { Int(reel_peak_bytes()) }
     public static func resetPeakBytes() { reel_reset_peak_bytes() }
+    /// Freed buffers (1 MiB and more, at most 384 MiB) kept for reuse, so tensors of a
+    /// shape seen before cost no page faults; not counted in `liveBytes`.
+    public static var cachedBytes: Int { Int(reel_cached_bytes()) }
+    /// Returns the kept buffers to the system (after a job, when a model unloads).
+    public static func releaseCachedMemory() { reel_release_cached_memory() }
 
     /// Whether the AVX-512 kernels are in use (chosen at load time from cpuid).
     public static var hasAVX512: Bool { reel_cpu_has_avx512() != 0 }
     public static var hasAVX512BF16: Bool { reel_cpu_has_avx512bf16() != 0 }
+    /// Whether conv2d runs 3x3 stride-1 convolutions (channels in 16s) by Winograd
+    /// F(4x4, 3x3) rather than im2col + GEMM. On by default where AVX-512 exists;
+    /// REEL_WINOGRAD=0 in the environment turns it off. Process-wide.
+    public static var useWinograd: Bool {
+        get { reel_winograd_enabled() != 0 && reel_winograd_available() != 0 }
+        set { reel_set_winograd(newValue ? 1 : 0) }
+    }
 
     /// Runs body(i) for i in 0..<n on the pool. Nested calls run serially.
     public static func parallelFor(_ n: Int, _ body: (Int) -> Void) {
