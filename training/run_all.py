@@ -121,6 +121,9 @@ def main(argv=None):
     ap.add_argument("--reserve", type=float, default=75)
     ap.add_argument("--vae-share", type=float, default=0.5)
     ap.add_argument("--commit", help="the training code's commit, for the manifest (default: git rev-parse HEAD)")
+    ap.add_argument("--export-partial", action="store_true",
+                    help="export (and evaluate) even when the transformer/decoder schedule has not finished: "
+                         "a time-boxed session keeps what it reached (with --joint-budget 0: export only)")
     ap.add_argument("--init-from", type=Path, help="start from an exported model's weights (weights only: "
                     "optimiser and schedule start afresh; with --vae-steps 0 its encoder and latent statistics stay)")
     a = ap.parse_args(argv)
@@ -256,7 +259,8 @@ def main(argv=None):
     write_json(rd / "state.json", state)
     if not done:
         log("transformer not finished: run again to continue")
-        return 1
+        if not (a.export and a.export_partial):
+            return 1
 
     # 6. export, choosing the sampler settings on a validation draw of held-out prompts (not the test draw)
     if a.export:
