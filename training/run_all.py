@@ -100,6 +100,13 @@ def main(argv=None):
     ap.add_argument("--dit-batch", type=int, default=128)
     ap.add_argument("--dit-lr", type=float, default=3e-4)
     ap.add_argument("--decoder-steps", type=int, default=6000, help="decoder fine-tuning beside the transformer")
+    ap.add_argument("--decoder-online", action="store_true",
+                    help="decoder fine-tuning on windows and crops that the frozen encoder encodes as they are "
+                         "drawn (no latents of the data set; with --dit-steps 0 none are computed at all)")
+    ap.add_argument("--decoder-window", type=int, default=9,
+                    help="with --decoder-online: frames per window (9 = first frame + two causal chunks)")
+    ap.add_argument("--decoder-crop", type=int, default=32, help="with --decoder-online: square crop (0 = whole)")
+    ap.add_argument("--cpu-bf16", action="store_true", help="bf16 autocast for the autoencoder on a CPU")
     ap.add_argument("--joint-budget", type=float, default=1e9)
     ap.add_argument("--log-every", type=int, default=10)
     ap.add_argument("--ckpt-every", type=int, default=500)
@@ -114,7 +121,11 @@ def main(argv=None):
     ap.add_argument("--reserve", type=float, default=75)
     ap.add_argument("--vae-share", type=float, default=0.5)
     ap.add_argument("--commit", help="the training code's commit, for the manifest (default: git rev-parse HEAD)")
-    ap.add_argument("--init-from", type=Path, help="start from an exported model's weights (with --vae-steps 0)")
+    ap.add_argument("--export-partial", action="store_true",
+                    help="export (and evaluate) even when the transformer/decoder schedule has not finished: "
+                         "a time-boxed session keeps what it reached (with --joint-budget 0: export only)")
+    ap.add_argument("--init-from", type=Path, help="start from an exported model's weights (weights only: "
+                    "optimiser and schedule start afresh; with --vae-steps 0 its encoder and latent statistics stay)")
     a = ap.parse_args(argv)
 
     dev = pick_device()
@@ -142,7 +153,9 @@ def main(argv=None):
     # 2. text embeddings (frozen MiniLM), cached
     tp = rd / "cache" / f"text_{a.data_seed}_{a.clips}.pt"
     enc = None
-    if tp.exists():
+    if not a.dit_steps:                   # only the transformer reads captions
+        text = null = None
+    elif tp.exists():
         text, null = torch.load(tp)
     else:
         t = time.time()
@@ -152,7 +165,8 @@ def main(argv=None):
         null = enc.encode([""])[0].half().cpu()
         torch.save((text, null), tp)
         log(f"text: {tuple(text.shape)} embeddings ({time.time() - t:.0f} s), unknown tokens {enc.unknown_tokens}")
-    text, null = text.to(dev), null.to(dev)
+    if text is not None:
+        text, null = text.to(dev), null.to(dev)
     if a.total_budget:
         left = a.total_budget - (time.time() - t_start) - a.reserve
         a.vae_budget = min(a.vae_budget, left * a.vae_share) if a.vae_steps else 0
@@ -173,7 +187,7 @@ def main(argv=None):
     log(f"vae: {count(vae) / 1e6:.2f} M parameters")
     vt = VAETrainer(vae, frames, rd, lr=a.vae_lr, total_steps=a.vae_steps, batch=a.vae_batch, seed=a.seed,
                     device=dev, opl_weight=a.opl_weight, window=a.vae_window, crop=a.vae_crop,
-                    whole_fraction=a.vae_whole_fraction)
+                    whole_fraction=a.vae_whole_fraction, cpu_amp=a.cpu_bf16)
     fresh = not vt.resume()
     logs = {"vae": LossLog(rd / "vae_loss.csv", ["loss", "l1", "psnr", "kl", "opl"], vt.step_n)}
     t = time.time()
@@ -187,9 +201,16 @@ def main(argv=None):
         log("autoencoder not finished: run again to continue")
         return 1
 
-    # 4. latents of the frozen encoder, normalised per channel
+    # 4. latents of the frozen encoder, normalised per channel: needed by the transformer, and by the decoder
+    # unless it encodes its own windows (--decoder-online)
+    need_latents = a.dit_steps > 0 or (a.decoder_steps > 0 and not a.decoder_online)
     lp = rd / "cache" / "latents.pt"
-    if lp.exists():
+    if not need_latents:
+        if init is None or a.vae_steps:
+            raise SystemExit("--dit-steps 0 with online decoder fine-tuning needs --init-from and --vae-steps 0")
+        lat = None
+        mean, std = torch.tensor(init[0].config.latents_mean), torch.tensor(init[0].config.latents_std)
+    elif lp.exists():
         lat, mean, std = torch.load(lp)
     else:
         t = time.time()
@@ -201,8 +222,9 @@ def main(argv=None):
             std = torch.tensor(init[0].config.latents_std)
         torch.save((lat.cpu(), mean.cpu(), std.cpu()), lp)
         log(f"latents: {tuple(lat.shape)} ({time.time() - t:.0f} s), std {std.min():.3f}..{std.max():.3f}")
-    lat = lat.to(dev)
-    norm = ((lat - mean.to(dev).view(1, -1, 1, 1, 1)) / std.to(dev).view(1, -1, 1, 1, 1)).contiguous()
+    if lat is not None:
+        lat = lat.to(dev)
+        norm = ((lat - mean.to(dev).view(1, -1, 1, 1, 1)) / std.to(dev).view(1, -1, 1, 1, 1)).contiguous()
     vae.register_to_config(latents_mean=[float(v) for v in mean], latents_std=[float(v) for v in std])
 
     # 5. transformer, with the decoder fine-tuning on the same latents
@@ -211,30 +233,34 @@ def main(argv=None):
         dit.load_state_dict(init[1].state_dict())
     dit = dit.to(dev)
     log(f"dit: {count(dit) / 1e6:.2f} M parameters")
-    dt = DiTTrainer(dit, norm, text, null, rd, lr=a.dit_lr, total_steps=a.dit_steps, batch=a.dit_batch,
-                    seed=a.seed + 1, device=dev)
+    dt = DiTTrainer(dit, norm if lat is not None else None, text, null, rd, lr=a.dit_lr, total_steps=a.dit_steps,
+                    batch=a.dit_batch, seed=a.seed + 1, device=dev)
     vae.requires_grad_(False)
     vae.decoder.requires_grad_(True)
     vae.post_quant_conv.requires_grad_(True)
     vae.train()
     ft = VAETrainer(vae, frames, rd, lr=a.vae_lr * 0.5, total_steps=a.decoder_steps, batch=a.decoder_batch,
-                    seed=a.seed + 2, device=dev, latents=lat)
+                    seed=a.seed + 2, device=dev, latents=None if a.decoder_online else lat,
+                    frozen_encoder=a.decoder_online, window=a.decoder_window if a.decoder_online else 0,
+                    crop=a.decoder_crop if a.decoder_online else 0, cpu_amp=a.cpu_bf16)
     fresh = not dt.resume()
     ft.resume()
     logs.update(dit=LossLog(rd / "dit_loss.csv", ["loss"], dt.step_n),
                 vae_decoder=LossLog(rd / "vae_decoder_loss.csv", ["loss", "l1", "psnr", "kl", "opl"], ft.step_n))
     t = time.time()
-    done = run_phase([dt, ft] if a.decoder_steps else [dt], a.joint_budget, a.log_every, a.ckpt_every, logs,
+    done = run_phase([t_ for t_, n_ in ((dt, a.dit_steps), (ft, a.decoder_steps)) if n_], a.joint_budget, a.log_every, a.ckpt_every, logs,
                      calibrate=fresh)
     state["wall"]["joint"] = state["wall"].get("joint", 0) + time.time() - t
-    plot_losses(rd / "dit_loss.csv", rd / "dit_loss.png", "transformer (flow matching)")
+    if a.dit_steps:
+        plot_losses(rd / "dit_loss.csv", rd / "dit_loss.png", "transformer (flow matching)")
     plot_losses(rd / "vae_decoder_loss.csv", rd / "vae_decoder_loss.png", "decoder fine-tuning")
     log(f"dit: step {dt.step_n}/{dt.total} ({dt.seconds:.0f} s); decoder: step {ft.step_n}/{ft.total}")
     state.update(dit_steps=dt.step_n, decoder_steps=ft.step_n)
     write_json(rd / "state.json", state)
     if not done:
         log("transformer not finished: run again to continue")
-        return 1
+        if not (a.export and a.export_partial):
+            return 1
 
     # 6. export, choosing the sampler settings on a validation draw of held-out prompts (not the test draw)
     if a.export:
@@ -249,6 +275,10 @@ def main(argv=None):
                     "dit_batch": a.dit_batch, "device": torch.cuda.get_device_name() if dev == "cuda" else "cpu",
                     "wall_seconds": {k: round(v) for k, v in state["wall"].items()}, "opl_weight": a.opl_weight,
                     "world": vars(wcfg)}
+        if a.init_from:                     # the steps above continue this model's training
+            im = a.init_from / "manifest.json"
+            training["init_from"] = {"path": str(a.init_from),
+                                     "training": json.loads(im.read_text())["training"] if im.exists() else None}
         vdt = getattr(torch, a.vae_dtype)
         base = dict(steps=a.sample_steps, width=wcfg.width, height=wcfg.height, num_frames=wcfg.frames,
                     fps=wcfg.fps, negative_prompt="", sampler="flow-match-euler")
@@ -278,6 +308,9 @@ def main(argv=None):
                           defaults={**base, "guidance_scale": g, "flow_shift": shift}, training=training, vae_dtype=vdt)
         if sweep:
             write_json(rd / "sweep.json", sweep)
+        if a.eval_limit == 0:             # evaluate later with python -m training.eval.benchmark
+            log(f"exported {a.export}; total wall {time.time() - t_start:.0f} s")
+            return 0
         # 7. the held-out test prompts, with the exported files
         pipe = load_pipeline(a.export, dev)
         test = eval_prompts()[: a.eval_limit]

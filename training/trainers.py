@@ -28,7 +28,7 @@ class Trainer:
     name = "trainer"
 
     def __init__(self, model, run_dir: Path, lr: float, total_steps: int, seed: int, device: str,
-                 params=None, ema: float = 0.0, amp: bool = True):
+                 params=None, ema: float = 0.0, amp: bool = True, cpu_amp: bool = False):
         self.model, self.run_dir, self.base_lr, self.total = model, Path(run_dir), lr, total_steps
         self.device = device
         self.params = [p for p in (params if params is not None else model.parameters()) if p.requires_grad]
@@ -37,7 +37,8 @@ class Trainer:
         self.ema_decay = ema
         self.step_n = 0
         self.gen = torch.Generator(device="cpu").manual_seed(seed)
-        self.amp = amp and device == "cuda"
+        # bf16 autocast: always on a GPU; on a CPU only when asked (oneDNN's bf16 convolutions on AVX512-BF16)
+        self.amp = amp and (device == "cuda" or cpu_amp)
         self.ckpt = self.run_dir / f"{self.name}.pt"
         self.seconds = 0.0
 
@@ -67,7 +68,8 @@ class Trainer:
 
     def _apply(self, loss: torch.Tensor):
         for g in self.opt.param_groups:
-            g["lr"] = lr_at(self.step_n, self.total, self.base_lr)
+            # short runs (CPU fine-tuning) warm up over a tenth of their steps, long ones over 200
+            g["lr"] = lr_at(self.step_n, self.total, self.base_lr, warmup=min(200, max(1, self.total // 10)))
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.params, 1.0)
@@ -84,19 +86,23 @@ class Trainer:
 
 class VAETrainer(Trainer):
     """Reconstruction (L1 + MSE) + small KL + optional outlier penalty. With `latents` given, the encoder is
-    frozen and only the decoder trains, on those fixed latents."""
+    frozen and only the decoder trains, on those fixed latents. With `frozen_encoder`, only the decoder trains
+    too, on latents (posterior means) the frozen encoder computes for each window and crop as it is drawn:
+    no latents of the whole data set are needed, which is what makes decoder fine-tuning affordable on a CPU."""
     name = "vae"
 
     def __init__(self, vae, frames: np.ndarray, run_dir, *, lr=4e-4, total_steps=1000, batch=16, seed=0,
                  device="cpu", kl_weight=1e-4, opl_weight=0.1, latents: torch.Tensor | None = None,
-                 window: int = 0, crop: int = 0, whole_fraction: float = 0.0):
-        self.decoder_only = latents is not None
+                 window: int = 0, crop: int = 0, whole_fraction: float = 0.0, frozen_encoder: bool = False,
+                 cpu_amp: bool = False):
+        self.decoder_only = latents is not None or frozen_encoder
+        self.online = frozen_encoder and latents is None
         if self.decoder_only:
             self.name = "vae_decoder"
             params = list(vae.decoder.parameters()) + list(vae.post_quant_conv.parameters())
         else:
             params = None
-        super().__init__(vae, run_dir, lr, total_steps, seed, device, params=params)
+        super().__init__(vae, run_dir, lr, total_steps, seed, device, params=params, cpu_amp=cpu_amp)
         self.frames, self.batch, self.latents = frames, batch, latents
         self.kl_weight, self.opl_weight = kl_weight, opl_weight
         # cheap 4k+1-frame windows and 8-aligned crops first; the last `whole_fraction` of the steps on whole
@@ -108,10 +114,10 @@ class VAETrainer(Trainer):
         idx = np.sort(self._idx(len(self.frames), self.batch))
         sel = torch.from_numpy(idx).to(self.frames.device) if isinstance(self.frames, torch.Tensor) else idx
         x = frames_to_tensor(self.frames[sel], self.device)
-        flip = not self.decoder_only and bool(torch.randint(0, 2, (1,), generator=self.gen))
+        flip = (self.online or not self.decoder_only) and bool(torch.randint(0, 2, (1,), generator=self.gen))
         if flip:                                  # mirror: the autoencoder needs no captions
             x = x.flip(-1)
-        parts = not self.decoder_only and self.step_n < self.total * (1 - self.whole_fraction)
+        parts = (self.online or not self.decoder_only) and self.step_n < self.total * (1 - self.whole_fraction)
         if self.window and parts:
             t0w = int(torch.randint(0, x.shape[2] - self.window + 1, (1,), generator=self.gen))
             x = x[:, :, t0w:t0w + self.window]
@@ -119,9 +125,13 @@ class VAETrainer(Trainer):
             cy, cx = (int(torch.randint(0, (n - self.crop) // 8 + 1, (1,), generator=self.gen)) * 8
                       for n in x.shape[-2:])
             x = x[..., cy:cy + self.crop, cx:cx + self.crop]
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.amp):
+        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=self.amp):
             if self.decoder_only:
-                z = self.latents[torch.from_numpy(idx).to(self.latents.device)].float()
+                if self.online:
+                    with torch.no_grad():
+                        z = self.model._encode(x).chunk(2, dim=1)[0]
+                else:
+                    z = self.latents[torch.from_numpy(idx).to(self.latents.device)].float()
                 rec = self.model.decode(z).sample
                 lk = lo = torch.zeros((), device=x.device)
             else:
