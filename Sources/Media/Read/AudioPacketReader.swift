@@ -32,13 +32,7 @@ public final class AudioPacketReader {
         let input = try InputFile(path: path, streamInfo: .whenHeadersLack)
         self.input = input
         let index = av_find_best_stream(input.context, AVMEDIA_TYPE_AUDIO, -1, -1, nil, 0)
-        guard index >= 0, let stream = input.context.pointee.streams[Int(index)] else {
-            let present = input.streams.map { s -> String in
-                av_get_media_type_string(s.pointee.codecpar.pointee.codec_type).map { String(cString: $0) } ?? "data"
-            }
-            throw MediaError(.noStream, path: path,
-                             "the file has no audio stream (it has: \(present.isEmpty ? "no streams" : present.joined(separator: ", ")))")
-        }
+        guard index >= 0, let stream = input.context.pointee.streams[Int(index)] else { throw input.missingStreamError("audio") }
         self.stream = stream
         let par = stream.pointee.codecpar!
         guard par.pointee.codec_id != AV_CODEC_ID_NONE else {

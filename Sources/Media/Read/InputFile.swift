@@ -146,3 +146,14 @@ final class InputFile {
         return ctx.pointee.duration == Int64(bitPattern: 0x8000_0000_0000_0000)
     }
 }
+
+extension InputFile {
+    /// The error for a file without a stream of `kind` ("video", "audio"), naming the streams it has.
+    func missingStreamError(_ kind: String) -> MediaError {
+        let present = streams.map { s -> String in
+            av_get_media_type_string(s.pointee.codecpar.pointee.codec_type).map { String(cString: $0) } ?? "data"
+        }
+        return MediaError(.noStream, path: path,
+                          "the file has no \(kind) stream (it has: \(present.isEmpty ? "no streams" : present.joined(separator: ", ")))")
+    }
+}

@@ -38,11 +38,7 @@ final class StreamDecoder {
                              "this FFmpeg has no decoder for the \(kind) codec '\(name)'")
         }
         guard index >= 0, let decoder, let stream = input.context.pointee.streams[Int(index)] else {
-            let present = input.streams.map { s -> String in
-                av_get_media_type_string(s.pointee.codecpar.pointee.codec_type).map { String(cString: $0) } ?? "data"
-            }
-            throw MediaError(.noStream, path: path,
-                             "the file has no \(kind) stream (it has: \(present.isEmpty ? "no streams" : present.joined(separator: ", ")))")
+            throw input.missingStreamError(kind)
         }
         self.stream = stream
 
