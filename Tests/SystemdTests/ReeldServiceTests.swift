@@ -43,6 +43,14 @@ final class ReeldServiceTests: XCTestCase {
             close(notifyFD)
         }
 
+        /// A reeld started directly (not socket-activated) that has sent READY=1.
+        static func ready() throws -> Service {
+            let s = try Service()
+            try s.start(activated: false)
+            try s.waitFor("READY=1")
+            return s
+        }
+
         /// Starts reeld; with `activated`, systemd-socket-activate owns the socket and
         /// execs reeld on the first connection, as reeld.socket does.
         func start(activated: Bool, environment extra: [String: String] = [:], arguments: [String] = []) throws {
@@ -200,9 +208,7 @@ final class ReeldServiceTests: XCTestCase {
     }
 
     func testNoWatchdogPingsWithoutWatchdogUsec() throws {
-        let s = try Service()
-        try s.start(activated: false)
-        try s.waitFor("READY=1")
+        let s = try Service.ready()
         // A job makes status traffic; none of it may be a watchdog ping.
         let c = try RPCClient(socket: s.d.socket)
         let id = try s.submit(c, output: "x.raw", frames: 20, delayMs: 20)
@@ -214,9 +220,7 @@ final class ReeldServiceTests: XCTestCase {
     }
 
     func testSIGHUPReloadsConfigurationAndKeepsResidentModels() throws {
-        let s = try Service()
-        try s.start(activated: false)
-        try s.waitFor("READY=1")
+        let s = try Service.ready()
         let c = try RPCClient(socket: s.d.socket)
         _ = try c.result("model.load", ["model": "fix", "keep_alive": -1])
         s.d.settings["queue_size"] = "5"
@@ -241,9 +245,7 @@ final class ReeldServiceTests: XCTestCase {
     // MARK: - Socket ownership and idle exit
 
     func testRefusesALiveSocketRemovesAStaleOneAndNeverAFile() throws {
-        let s = try Service()
-        try s.start(activated: false)
-        try s.waitFor("READY=1")
+        let s = try Service.ready()
         // A second reeld on the same path must not steal it.
         let second = try Harness.run(try BuildProducts.reeld, ["--config", s.d.configFile])
         XCTAssertNotEqual(second.status, 0)
@@ -314,9 +316,7 @@ final class ReeldServiceTests: XCTestCase {
 
     func testAnotherUserIsRefusedUnlessInTheSocketGroup() throws {
         guard getuid() == 0 else { throw XCTSkip("needs root to run a client as another user") }
-        let s = try Service()
-        try s.start(activated: false)
-        try s.waitFor("READY=1")
+        let s = try Service.ready()
         var st = stat()
         XCTAssertEqual(stat(s.d.socket, &st), 0)
 

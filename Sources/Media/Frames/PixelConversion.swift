@@ -34,21 +34,12 @@ enum PixelConversion {
         }
     }
 
-    /// Expands an 8-bit plane (with stride) into a dense float plane, scaled to [0, 1].
-    static func expand(_ src: UnsafePointer<UInt8>, srcStride: Int, width: Int, height: Int,
-                       into dst: UnsafeMutablePointer<Float>) {
-        let scale: Float = 1.0 / 255.0
-        for y in 0 ..< height {
-            let s = src + y * srcStride
-            let d = dst + y * width
-            for x in 0 ..< width { d[x] = Float(s[x]) * scale }
-        }
-    }
-
-    /// The same for a 16-bit plane (`srcStride` in elements), scaled by 1/65535.
-    static func expand16(_ src: UnsafePointer<UInt16>, srcStride: Int, width: Int, height: Int,
-                         into dst: UnsafeMutablePointer<Float>) {
-        let scale: Float = 1.0 / 65535.0
+    /// Expands an 8- or 16-bit plane (`srcStride` in elements) into a dense float plane, scaled
+    /// to [0, 1] by the type's maximum (255, 65535).
+    @inline(__always)
+    static func expand<Sample: FixedWidthInteger & UnsignedInteger>(_ src: UnsafePointer<Sample>, srcStride: Int, width: Int,
+                                                                      height: Int, into dst: UnsafeMutablePointer<Float>) {
+        let scale: Float = 1 / Float(Sample.max)
         for y in 0 ..< height {
             let s = src + y * srcStride
             let d = dst + y * width

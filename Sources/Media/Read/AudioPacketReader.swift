@@ -45,7 +45,7 @@ public final class AudioPacketReader {
         }
         format = try EncodedAudioFormat(path: path, parameters: par, timeBase: stream.pointee.time_base)
         let start = input.context.pointee.start_time
-        origin = start == Int64(bitPattern: 0x8000_0000_0000_0000) ? 0
+        origin = start == noTimestamp ? 0
             : av_rescale_q(start, AVRational(num: 1, den: Int32(AV_TIME_BASE)), stream.pointee.time_base)
         let d = input.context.pointee.duration
         duration = d > 0 ? Double(d) / Double(AV_TIME_BASE) : nil
@@ -87,18 +87,17 @@ public final class AudioPacketReader {
 
     /// Moves the current packet into an `EncodedPacket`, its times counted from the file's time 0.
     private func take() throws -> EncodedPacket {
-        let none = Int64(bitPattern: 0x8000_0000_0000_0000)
         var pts = packet.pointee.pts, dts = packet.pointee.dts
         // Raw streams (ADTS, MP3 without an index) may leave times out: continue from the last packet.
-        if pts == none && dts == none {
+        if pts == noTimestamp && dts == noTimestamp {
             guard let t = nextTimestamp else {
                 throw MediaError(.truncated, path: path, "audio packet \(packetsRead) has no time stamp")
             }
             pts = t + origin
             dts = pts
         }
-        if pts == none { pts = dts }
-        if dts == none { dts = pts }
+        if pts == noTimestamp { pts = dts }
+        if dts == noTimestamp { dts = pts }
         packet.pointee.pts = pts - origin
         packet.pointee.dts = dts - origin
         packet.pointee.pos = -1
@@ -125,69 +124,5 @@ public final class AudioPacketReader {
                                  String(format: "the audio stream ends at %.2f s of the %.2f s its header states", covered, stated))
             }
         }
-    }
-}
-
-/// An audio stream as coded: the codec and its parameters (sample rate, channels, the decoder's
-/// set-up bytes) and the time base its packets count in. Made by `AudioPacketReader`.
-public final class EncodedAudioFormat {
-    /// The file the stream comes from.
-    public let path: String
-    /// FFmpeg's codec name ("aac", "opus", "mp3").
-    public let codecName: String
-    public let sampleRate: Int
-    public let channels: Int
-    let parameters: UnsafeMutablePointer<AVCodecParameters>
-    let timeBase: AVRational
-
-    init(path: String, parameters source: UnsafePointer<AVCodecParameters>, timeBase: AVRational) throws {
-        guard let par = avcodec_parameters_alloc() else {
-            throw MediaError(.decodeFailed, path: path, "out of memory copying the audio stream's parameters")
-        }
-        if avcodec_parameters_copy(par, source) < 0 {
-            var p: UnsafeMutablePointer<AVCodecParameters>? = par
-            avcodec_parameters_free(&p)
-            throw MediaError(.decodeFailed, path: path, "out of memory copying the audio stream's parameters")
-        }
-        parameters = par
-        self.path = path
-        self.timeBase = timeBase
-        codecName = String(cString: avcodec_get_name(par.pointee.codec_id))
-        sampleRate = Int(par.pointee.sample_rate)
-        channels = Int(par.pointee.ch_layout.nb_channels)
-    }
-
-    deinit {
-        var p: UnsafeMutablePointer<AVCodecParameters>? = parameters
-        avcodec_parameters_free(&p)
-    }
-}
-
-/// One compressed packet as the file stores it, for a stream copy. Owns its bytes (reference-counted
-/// by FFmpeg, so handing it to a writer copies nothing).
-public final class EncodedPacket {
-    let packet: UnsafeMutablePointer<AVPacket>
-    let timeBase: AVRational
-
-    init(moving source: UnsafeMutablePointer<AVPacket>, timeBase: AVRational) {
-        packet = av_packet_alloc()
-        av_packet_move_ref(packet, source)
-        self.timeBase = timeBase
-    }
-
-    deinit {
-        var p: UnsafeMutablePointer<AVPacket>? = packet
-        av_packet_free(&p)
-    }
-
-    /// Presentation time, seconds from the file's time 0.
-    public var time: Double { Double(packet.pointee.pts) * av_q2d(timeBase) }
-    /// Seconds of audio the packet holds (0 when the container does not say).
-    public var duration: Double { Double(max(packet.pointee.duration, 0)) * av_q2d(timeBase) }
-    public var size: Int { Int(packet.pointee.size) }
-    /// A copy of the coded bytes.
-    public var bytes: [UInt8] {
-        guard let data = packet.pointee.data, packet.pointee.size > 0 else { return [] }
-        return Array(UnsafeBufferPointer(start: data, count: Int(packet.pointee.size)))
     }
 }

@@ -3,6 +3,9 @@ import Glibc
 
 /// An opened input: the AVFormatContext and the checks that turn FFmpeg's failures into `MediaError`s
 /// that say which file and why. Owned by one reader or one probe, closed in deinit.
+/// FFmpeg's AV_NOPTS_VALUE ("no time stamp"), a macro Swift cannot import.
+let noTimestamp = Int64(bitPattern: 0x8000_0000_0000_0000)
+
 final class InputFile {
     let path: String
     let context: UnsafeMutablePointer<AVFormatContext>
@@ -56,7 +59,7 @@ final class InputFile {
     /// Seconds from the start of the file that presentation time 0 corresponds to.
     var origin: Double {
         let start = context.pointee.start_time
-        return start == Int64(bitPattern: 0x8000_0000_0000_0000) ? 0 : Double(start) / Double(AV_TIME_BASE)
+        return start == noTimestamp ? 0 : Double(start) / Double(AV_TIME_BASE)
     }
 
     static func dictionary(_ dict: OpaquePointer?) -> [String: String] {
@@ -143,7 +146,7 @@ final class InputFile {
             default: break
             }
         }
-        return ctx.pointee.duration == Int64(bitPattern: 0x8000_0000_0000_0000)
+        return ctx.pointee.duration == noTimestamp
     }
 }
 

@@ -168,8 +168,8 @@ final class StreamDecoder {
 
     private func noteCoverage() {
         let ts = frame.pointee.best_effort_timestamp
-        guard ts != Int64(bitPattern: 0x8000_0000_0000_0000) else { return }
-        let start = stream.pointee.start_time == Int64(bitPattern: 0x8000_0000_0000_0000) ? 0 : stream.pointee.start_time
+        guard ts != noTimestamp else { return }
+        let start = stream.pointee.start_time == noTimestamp ? 0 : stream.pointee.start_time
         var end = Double(ts - start) * av_q2d(timeBase)
         if frame.pointee.nb_samples > 0 && frame.pointee.sample_rate > 0 {
             end += Double(frame.pointee.nb_samples) / Double(frame.pointee.sample_rate)
@@ -261,7 +261,7 @@ final class StreamDecoder {
     /// Seconds from the file's origin of the current frame.
     func frameTime() -> Double? {
         let ts = frame.pointee.best_effort_timestamp
-        guard ts != Int64(bitPattern: 0x8000_0000_0000_0000) else { return nil }
+        guard ts != noTimestamp else { return nil }
         return Double(ts) * av_q2d(timeBase) - input.origin
     }
 }

@@ -213,8 +213,8 @@ public final class VideoReader {
             for (channel, planeIndex) in [(0, 2), (1, 0), (2, 1)] {
                 let target = out.baseAddress! + channel * plane
                 if deep {
-                    PixelConversion.expand16(UnsafeRawPointer(dstData[planeIndex]!).assumingMemoryBound(to: UInt16.self),
-                                             srcStride: Int(dstStride[planeIndex]) / 2, width: w, height: h, into: target)
+                    PixelConversion.expand(UnsafeRawPointer(dstData[planeIndex]!).assumingMemoryBound(to: UInt16.self),
+                                           srcStride: Int(dstStride[planeIndex]) / 2, width: w, height: h, into: target)
                 } else {
                     PixelConversion.expand(UnsafePointer(dstData[planeIndex]!), srcStride: Int(dstStride[planeIndex]),
                                            width: w, height: h, into: target)

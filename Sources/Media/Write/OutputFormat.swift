@@ -65,7 +65,7 @@ public struct EncoderSettings: Sendable, Equatable {
     /// x264 `rc-lookahead`: frames analysed ahead for frame types and macroblock-tree rate control.
     /// nil = the preset's (10 at veryfast, 40 at medium, 60 at slow). Every one of them is a whole
     /// input frame plus its half-size copy held inside x264, so on large frames this is most of the
-    /// encoder's memory (see `x264BufferedFrameBytes`); fewer costs some compression (docs/media.md).
+    /// encoder's memory (see `x264LookaheadFrameBytes`); fewer costs some compression (docs/media.md).
     public var lookahead: Int?
     /// x264 `sync-lookahead`: frames queued between the caller and x264's lookahead thread, held on
     /// top of the lookahead. nil = x264's (B-frames + 1 when threaded); 0 runs the lookahead in the
