@@ -62,10 +62,12 @@ struct EngineBench: ParsableCommand {
             }
             let torchField = torchVersion.map { "\"\($0)\"" } ?? "null"
             print("{\"threads\": \(n), \"torch\": \(torchField), \"load_before\": \(load0), \"load_after\": \(load1), " +
-                  "\"avx512\": \(Engine.hasAVX512), \"cases\": [\(items.joined(separator: ", "))]}")
+                  "\"avx512\": \(Engine.hasAVX512), \"blas_core\": \"\(Engine.blasCore)\", \"blas_core_forced\": \(Engine.blasCoreForced != nil), \"cases\": [\(items.joined(separator: ", "))]}")
             return
         }
-        print("reel-bench engine: \(n) threads, fp32; torch \(torchVersion ?? "n/a"); load average \(load0) before, \(load1) after")
+        print("reel-bench engine: \(n) threads, fp32; OpenBLAS kernels \(Engine.blasCore)\(Engine.blasCoreForced.map { " (OPENBLAS_CORETYPE=\($0))" } ?? " (OpenBLAS's choice)"); " +
+              "torch \(torchVersion ?? "n/a"); load average \(load0) before, \(load1) after")
+        if let warning = Engine.blasCoreWarning { print("note: \(warning)") }
         let header = ["case", "shape", "GFLOP", "reel ms", "cpu ms", "reel GFLOP/s", "torch ms", "cpu ms", "torch GFLOP/s", "speed-up", "by cpu"]
         var rows: [[String]] = []
         for c in chosen {

@@ -12,18 +12,6 @@
 #define REEL_MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define REEL_MULTIVERSION
-// An N-d convolution over an already padded input, spatial dims right-aligned
-// into 3 (missing ones are 1).
-typedef struct {
-    int64_t batch, cin, cout, groups, cin_g, cout_g;
-    int64_t in[3], k[3], s[3], d[3], o[3];
-    int64_t P, K, chunk, nchunks;
-    const float *x, *w, *bias;
-    float *out;
-} conv_job;
-/// Writes col[(c * K + kk) * np + i] for output positions p0 .. p0 + np.
-void reel_im2col_chunk(const conv_job *j, const float *xg, int64_t p0, int64_t np, float *col);
-
 #endif
 
 typedef void (*reel_range_fn)(void *ctx, int64_t lo, int64_t hi);

@@ -47,6 +47,15 @@ void reel_release_cached_memory(void);
 int reel_cpu_has_avx512(void);
 int reel_cpu_has_avx512bf16(void);
 
+// MARK: OpenBLAS kernels (blas.c) --------------------------------------------
+
+/// OpenBLAS's kernel table in use ("Cooperlake", "SkylakeX", "Haswell", ...).
+const char *reel_blas_core(void);
+/// $OPENBLAS_CORETYPE when the environment forces a table, else NULL.
+const char *reel_blas_core_from_environment(void);
+/// 1 when that table uses AVX-512.
+int reel_blas_core_is_avx512(void);
+
 // MARK: dtype conversion ----------------------------------------------------
 
 void reel_bf16_to_f32(int64_t n, float *out, const uint16_t *in);

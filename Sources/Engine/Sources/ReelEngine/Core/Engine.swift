@@ -29,6 +29,18 @@ public enum Engine {
     /// Whether the AVX-512 kernels are in use (chosen at load time from cpuid).
     public static var hasAVX512: Bool { reel_cpu_has_avx512() != 0 }
     public static var hasAVX512BF16: Bool { reel_cpu_has_avx512bf16() != 0 }
+    /// OpenBLAS's kernel table ("Cooperlake", "SkylakeX", "Haswell", ...): OpenBLAS picks
+    /// it from cpuid at load time unless OPENBLAS_CORETYPE names one (`blasCoreForced`).
+    public static var blasCore: String { String(cString: reel_blas_core()) }
+    /// The table $OPENBLAS_CORETYPE forces, if the environment sets one.
+    public static var blasCoreForced: String? { reel_blas_core_from_environment().map { String(cString: $0) } }
+    /// A line for reports when the environment holds GEMMs below what the CPU can do:
+    /// an AVX2 table forced on an AVX-512 CPU. Nil when nothing is amiss.
+    public static var blasCoreWarning: String? {
+        guard let forced = blasCoreForced, hasAVX512, reel_blas_core_is_avx512() == 0 else { return nil }
+        return "OPENBLAS_CORETYPE=\(forced) in the environment keeps OpenBLAS on its \(blasCore) (AVX2) kernels on " +
+               "this AVX-512 cpu; unset it to let OpenBLAS choose (GEMMs run about 1.6x faster)"
+    }
     /// Whether conv2d runs 3x3 stride-1 convolutions (channels in 16s) by Winograd
     /// F(4x4, 3x3) rather than im2col + GEMM. On by default where AVX-512 exists;
     /// REEL_WINOGRAD=0 in the environment turns it off. Process-wide.
