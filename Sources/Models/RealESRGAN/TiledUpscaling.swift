@@ -53,26 +53,46 @@ public struct Tiling: Sendable, Equatable {
     /// from it (for a cancelled job) stops at once.
     public func run(_ net: SpatialUpscaler, _ x: Tensor,
                     progress: ((Int, Int) throws -> Void)? = nil) throws -> Tensor {
+        var output: Tensor?
+        try runBands(net, x, progress: progress) { band, row in
+            let (h, w) = (x.shape[2] * net.scale, x.shape[3] * net.scale)
+            if band.shape[2] == h { output = band; return }   // one band: the whole output
+            if output == nil { output = Tensor(uninitialized: [x.shape[0], band.shape[1], h, w]) }
+            try output!.slice(2, row, row + band.shape[2]).copy_(from: band)
+        }
+        return output!
+    }
+
+    /// The same result one row of tiles at a time, top to bottom: `band` is
+    /// [N, C, rows·scale, W·scale] starting at output row `row`. A caller that
+    /// consumes bands as they come (a downscale) never holds the whole output.
+    public func runBands(_ net: SpatialUpscaler, _ x: Tensor,
+                         progress: ((Int, Int) throws -> Void)? = nil,
+                         band consume: (_ band: Tensor, _ row: Int) throws -> Void) throws {
         guard tile > 0, overlap >= 0 else { throw ModelError.badInput("tile \(tile) and overlap \(overlap)") }
         guard x.ndim == 4 else { throw ModelError.badInput("expected [N, C, H, W], got \(x.shape)") }
         let (h, w, s) = (x.shape[2], x.shape[3], net.scale)
         if h <= tile && w <= tile {
             let out = try net(x)
             try progress?(1, 1)
-            return out
+            try consume(out, 0)
+            return
         }
-        var output: Tensor?
         let rects = tiles(height: h, width: w)
+        var band: Tensor?
         for (i, r) in rects.enumerated() {
             let py0 = Swift.max(r.y0 - overlap, 0), py1 = Swift.min(r.y1 + overlap, h)
             let px0 = Swift.max(r.x0 - overlap, 0), px1 = Swift.min(r.x1 + overlap, w)
             let patch = try x.slice(2, py0, py1).slice(3, px0, px1).contiguous()
             let up = try net(patch)
-            if output == nil { output = Tensor(uninitialized: [x.shape[0], up.shape[1], h * s, w * s]) }
+            if r.x0 == 0 { band = Tensor(uninitialized: [x.shape[0], up.shape[1], (r.y1 - r.y0) * s, w * s]) }
             let core = try up.slice(2, (r.y0 - py0) * s, (r.y1 - py0) * s).slice(3, (r.x0 - px0) * s, (r.x1 - px0) * s)
-            try output!.slice(2, r.y0 * s, r.y1 * s).slice(3, r.x0 * s, r.x1 * s).copy_(from: core)
+            try band!.slice(3, r.x0 * s, r.x1 * s).copy_(from: core)
             try progress?(i + 1, rects.count)
+            if r.x1 == w {
+                try consume(band!, r.y0 * s)
+                band = nil
+            }
         }
-        return output!
     }
 }

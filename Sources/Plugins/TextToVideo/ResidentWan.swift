@@ -30,6 +30,8 @@ final class ResidentWan: ReelModel {
         defaults = ModelDefaults(directory: directory)
         residentBytes = UInt64(Swift.max(0, Engine.liveBytes - before))
         host.log(.info, "loaded \(name): transformer \(pipeline.transformer.config.parameterCount) parameters, text encoder \(textEncoder.name), \(residentBytes >> 20) MiB resident")
+        // The transformer is GEMM-bound: say so when the environment holds OpenBLAS back.
+        if let warning = Engine.blasCoreWarning { host.log(.warning, warning) }
     }
 
     func unload() {}
