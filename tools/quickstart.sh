@@ -20,8 +20,15 @@ tools/install-default-model.sh
 
 run="$(mktemp -d /tmp/reel-quickstart.XXXXXX)"
 export REEL_SOCKET="$run/reel.sock"
+# The stage plugins only (the build folder also holds the tests' fixture plugins),
+# as `make install` lays them out; they find libReelEngine.so in the build folder.
+mkdir "$run/plugins"
+for p in "$bin"/libReel*.so; do
+  case "$(basename "$p")" in libReelEngine.so|libReelFixture*) ;; *) ln -s "$p" "$run/plugins/" ;; esac
+done
 # --user: the per-user layout (models in the store above) even when run as root.
-"$bin/reeld" --user --socket "$REEL_SOCKET" --plugin-dir "$bin" --state-dir "$run/state" >"$run/reeld.log" 2>&1 &
+LD_LIBRARY_PATH="$bin${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+  "$bin/reeld" --user --socket "$REEL_SOCKET" --plugin-dir "$run/plugins" --state-dir "$run/state" >"$run/reeld.log" 2>&1 &
 reeld_pid=$!
 trap 'kill "$reeld_pid" 2>/dev/null; wait "$reeld_pid" 2>/dev/null || true' EXIT
 for _ in $(seq 100); do [ -S "$REEL_SOCKET" ] && break; sleep 0.1; done

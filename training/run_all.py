@@ -106,6 +106,9 @@ def main(argv=None):
     ap.add_argument("--decoder-window", type=int, default=9,
                     help="with --decoder-online: frames per window (9 = first frame + two causal chunks)")
     ap.add_argument("--decoder-crop", type=int, default=32, help="with --decoder-online: square crop (0 = whole)")
+    ap.add_argument("--decoder-whole-fraction", type=float, default=0.0,
+                    help="with --decoder-online: the last fraction of the decoder's steps on whole frames (no crop, "
+                         "no window), so the decoder also learns the frame borders at the real latent size")
     ap.add_argument("--cpu-bf16", action="store_true", help="bf16 autocast for the autoencoder on a CPU")
     ap.add_argument("--joint-budget", type=float, default=1e9)
     ap.add_argument("--log-every", type=int, default=10)
@@ -242,7 +245,8 @@ def main(argv=None):
     ft = VAETrainer(vae, frames, rd, lr=a.vae_lr * 0.5, total_steps=a.decoder_steps, batch=a.decoder_batch,
                     seed=a.seed + 2, device=dev, latents=None if a.decoder_online else lat,
                     frozen_encoder=a.decoder_online, window=a.decoder_window if a.decoder_online else 0,
-                    crop=a.decoder_crop if a.decoder_online else 0, cpu_amp=a.cpu_bf16)
+                    crop=a.decoder_crop if a.decoder_online else 0,
+                    whole_fraction=a.decoder_whole_fraction if a.decoder_online else 0.0, cpu_amp=a.cpu_bf16)
     fresh = not dt.resume()
     ft.resume()
     logs.update(dit=LossLog(rd / "dit_loss.csv", ["loss"], dt.step_n),
