@@ -109,7 +109,8 @@ def main(argv=None):
     ap.add_argument("--decoder-whole-fraction", type=float, default=0.0,
                     help="with --decoder-online: the last fraction of the decoder's steps on whole frames (no crop, "
                          "no window), so the decoder also learns the frame borders at the real latent size")
-    ap.add_argument("--cpu-bf16", action="store_true", help="bf16 autocast for the autoencoder on a CPU")
+    ap.add_argument("--cpu-bf16", action="store_true", help="bf16 autocast for the autoencoder and the transformer "
+                    "on a CPU (oneDNN's bf16 kernels on AVX512-BF16)")
     ap.add_argument("--joint-budget", type=float, default=1e9)
     ap.add_argument("--log-every", type=int, default=10)
     ap.add_argument("--ckpt-every", type=int, default=500)
@@ -237,7 +238,7 @@ def main(argv=None):
     dit = dit.to(dev)
     log(f"dit: {count(dit) / 1e6:.2f} M parameters")
     dt = DiTTrainer(dit, norm if lat is not None else None, text, null, rd, lr=a.dit_lr, total_steps=a.dit_steps,
-                    batch=a.dit_batch, seed=a.seed + 1, device=dev)
+                    batch=a.dit_batch, seed=a.seed + 1, device=dev, cpu_amp=a.cpu_bf16)
     vae.requires_grad_(False)
     vae.decoder.requires_grad_(True)
     vae.post_quant_conv.requires_grad_(True)

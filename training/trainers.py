@@ -157,8 +157,10 @@ class DiTTrainer(Trainer):
     name = "dit"
 
     def __init__(self, dit, latents: torch.Tensor, text: torch.Tensor, null_text: torch.Tensor, run_dir, *,
-                 lr=3e-4, total_steps=1000, batch=64, seed=0, device="cpu", caption_dropout=0.1, ema=0.999):
-        super().__init__(dit, run_dir, lr, total_steps, seed, device, ema=ema, amp=False)
+                 lr=3e-4, total_steps=1000, batch=64, seed=0, device="cpu", caption_dropout=0.1, ema=0.999,
+                 cpu_amp: bool = False):
+        # fp32 on a GPU (as the committed model was trained); bf16 autocast on a CPU when asked (3x faster there)
+        super().__init__(dit, run_dir, lr, total_steps, seed, device, ema=ema, amp=cpu_amp, cpu_amp=cpu_amp)
         self.dgen = torch.Generator(device=device).manual_seed(seed + 7)
         self.latents, self.text, self.null = latents, text, null_text      # (N,C,T,h,w) (N,K,L,384) (L,384)
         self.batch, self.drop = batch, caption_dropout
@@ -188,7 +190,7 @@ class DiTTrainer(Trainer):
         eps = torch.randn(x0.shape, generator=self.dgen, device=dev)
         tt = t.view(-1, 1, 1, 1, 1)
         xt = (1 - tt) * x0 + tt * eps
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.amp):
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=self.amp):
             v = self.model(hidden_states=xt, timestep=t * 1000, encoder_hidden_states=ctx, return_dict=False)[0]
         loss = F.mse_loss(v.float(), eps - x0)
         self._apply(loss)
