@@ -45,8 +45,6 @@ def main():
     build = (ROOT / a.build).resolve()
     ref = json.loads((ROOT / "docs/models/eval-default.json").read_text())
     ref_rows = {r["id"]: r for r in ref["generated"]["rows"]}
-    # training.eval.benchmark samples with the model's own scheduler shift (reel.json's default)
-    shift = ref.get("shift") or json.loads((ROOT / "models" / a.model / "reel.json").read_text())["defaults"]["flow_shift"]
     prompts = eval_prompts()[: a.limit]
     work = Path(tempfile.mkdtemp(prefix="reel-eval-"))
     sock = work / "s.sock"
@@ -63,7 +61,7 @@ def main():
             out = work / f"{p['id']}.mp4"
             subprocess.run([str(build / "reel"), "generate", "--socket", str(sock), p["prompt"], "-o", str(out),
                             "--seed", str(p["seed"]), "--model", a.model, "--steps", str(ref["steps"]),
-                            "--guidance", str(ref["guidance"]), "--flow-shift", str(shift)],
+                            "--guidance", str(ref["guidance"]), "--flow-shift", str(ref["shift"])],
                            check=True, stdout=subprocess.DEVNULL)
             wanted = {"colour": p["colour"], "shape": p["shape"], "motion": p["motion"]}
             an = analyze(read_video(out))
@@ -77,7 +75,7 @@ def main():
         daemon.wait()
     swift = accuracies(rows)
     python = accuracies([ref_rows[p["id"]] for p in prompts])
-    result = {"model": a.model, "steps": ref["steps"], "guidance": ref["guidance"], "shift": shift,
+    result = {"model": a.model, "steps": ref["steps"], "guidance": ref["guidance"], "shift": ref["shift"],
               "prompts": len(prompts), "swift": swift, "python_reference": python,
               "seconds_per_clip": seconds / len(prompts), "rows": rows}
     a.out.write_text(json.dumps(result, indent=2) + "\n")

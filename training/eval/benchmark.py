@@ -101,7 +101,7 @@ def main(argv=None):
     res = score_clips(prompts, clips)
     vae = vae_psnr(pipe.vae, n=a.vae_clips, device=dev) if a.vae_clips else None
     out = {"model": str(a.model), "steps": a.steps or d["steps"], "guidance": a.guidance or d["guidance_scale"],
-           "generated": res, "vae": vae}
+           "shift": pipe.scheduler.config.shift, "generated": res, "vae": vae}
     if a.reference:
         ref = np.stack([render(ClipSpec.from_dict(p["spec"])).frames for p in prompts])
         out["reference"] = score_clips(prompts, ref)["summary"]

@@ -52,9 +52,9 @@ public enum LanczosResize {
 }
 
 /// A Lanczos resize of planar float RGB whose input rows arrive in bands, top to
-/// bottom. Each output row accumulates its taps in ascending input row order, the
-/// order of the one-shot loop, so the result is bit-identical however the rows
-/// are banded. Memory: the output plus one band's horizontal pass.
+/// bottom. Each output row accumulates its vertical taps in ascending input row
+/// order whatever the banding, so the result is bit-identical however the rows
+/// are split. Memory: the output plus one row's horizontal pass.
 public final class StreamingLanczos: @unchecked Sendable {
     public let width: Int, height: Int, outWidth: Int, outHeight: Int
     private let columnTaps: [LanczosResize.Taps]

@@ -54,8 +54,8 @@ public struct Tiling: Sendable, Equatable {
     public func run(_ net: SpatialUpscaler, _ x: Tensor,
                     progress: ((Int, Int) throws -> Void)? = nil) throws -> Tensor {
         var output: Tensor?
+        let (h, w) = (x.shape[2] * net.scale, x.shape[3] * net.scale)
         try runBands(net, x, progress: progress) { band, row in
-            let (h, w) = (x.shape[2] * net.scale, x.shape[3] * net.scale)
             if band.shape[2] == h { output = band; return }   // one band: the whole output
             if output == nil { output = Tensor(uninitialized: [x.shape[0], band.shape[1], h, w]) }
             try output!.slice(2, row, row + band.shape[2]).copy_(from: band)
