@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from .common import LossLog, lr_at, load_checkpoint, save_checkpoint
 from .losses import kl, outlier_penalty, psnr
@@ -22,6 +23,14 @@ def frames_to_tensor(frames, device) -> torch.Tensor:
     x = frames if isinstance(frames, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(frames))
     x = x.to(device, non_blocking=True)
     return x.permute(0, 4, 1, 2, 3).float().div_(127.5).sub_(1.0)
+
+
+def draw_timesteps(n: int, gen: torch.Generator, shift: float = 1.0) -> torch.Tensor:
+    """Flow-matching times in (0, 1): logit-normal(0, 1) as Movie Gen, optionally shifted toward noise,
+    t' = s t / (1 + (s - 1) t), as the sampler's flow shift is (SD3's resolution shift). The layout and motion
+    of a clip are decided at t > 0.8, which logit-normal(0, 1) draws 8% of the time (shift 3: 39%)."""
+    t = torch.sigmoid(torch.randn(n, generator=gen))
+    return shift * t / (1 + (shift - 1) * t)
 
 
 class Trainer:
@@ -158,12 +167,13 @@ class DiTTrainer(Trainer):
 
     def __init__(self, dit, latents: torch.Tensor, text: torch.Tensor, null_text: torch.Tensor, run_dir, *,
                  lr=3e-4, total_steps=1000, batch=64, seed=0, device="cpu", caption_dropout=0.1, ema=0.999,
-                 cpu_amp: bool = False):
+                 cpu_amp: bool = False, t_shift: float = 1.0):
         # fp32 on a GPU (as the committed model was trained); bf16 autocast on a CPU when asked (3x faster there)
         super().__init__(dit, run_dir, lr, total_steps, seed, device, ema=ema, amp=cpu_amp, cpu_amp=cpu_amp)
         self.dgen = torch.Generator(device=device).manual_seed(seed + 7)
         self.latents, self.text, self.null = latents, text, null_text      # (N,C,T,h,w) (N,K,L,384) (L,384)
         self.batch, self.drop = batch, caption_dropout
+        self.t_shift = t_shift
 
     def state(self) -> dict:
         return {**super().state(), "dgen": self.dgen.get_state()}
@@ -186,11 +196,15 @@ class DiTTrainer(Trainer):
         x0 = self.latents[idx.to(dev)].float()
         ctx = self.text[idx.to(self.text.device), which.to(self.text.device)].float()
         ctx = torch.where(drop.to(ctx.device)[:, None, None], self.null.float()[None], ctx)
-        t = torch.sigmoid(torch.randn(self.batch, generator=self.gen)).to(dev)          # logit-normal(0, 1)
+        t = draw_timesteps(self.batch, self.gen, self.t_shift).to(dev)
         eps = torch.randn(x0.shape, generator=self.dgen, device=dev)
         tt = t.view(-1, 1, 1, 1, 1)
         xt = (1 - tt) * x0 + tt * eps
-        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=self.amp):
+        # on a CPU the math attention is faster than the flash kernel: its backward cost 31% of a step at 80
+        # tokens (batch 256: 14.2 -> 11.8 ms per clip-step, 2 threads, bf16)
+        backend = SDPBackend.MATH if dev.type == "cpu" else SDPBackend.FLASH_ATTENTION
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=self.amp), \
+                sdpa_kernel([backend, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH]):
             v = self.model(hidden_states=xt, timestep=t * 1000, encoder_hidden_states=ctx, return_dict=False)[0]
         loss = F.mse_loss(v.float(), eps - x0)
         self._apply(loss)

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from training.models import TINY_DIT, TINY_VAE, make_dit, make_vae
-from training.trainers import DiTTrainer, VAETrainer
+from training.trainers import DiTTrainer, VAETrainer, draw_timesteps
 
 
 def tensors(module: torch.nn.Module) -> dict:
@@ -63,6 +63,19 @@ class DiTTrainerTests(unittest.TestCase):
             self.assertTrue(again.done())
             for k, v in tensors(again.model).items():
                 self.assertTrue(torch.equal(v, tensors(dit)[k]), k)
+
+
+class TimestepTests(unittest.TestCase):
+    def test_shift_moves_training_times_toward_noise(self):
+        plain = draw_timesteps(200_000, torch.Generator().manual_seed(0))
+        shifted = draw_timesteps(200_000, torch.Generator().manual_seed(0), shift=3.0)
+        self.assertTrue(bool(((plain > 0) & (plain < 1)).all() and ((shifted > 0) & (shifted < 1)).all()))
+        # logit-normal(0, 1): median 1/2, P(t > 0.8) = P(z > logit 0.8) = 8.3%; shifted by 3 the median is
+        # 3/4 and P(t' > 0.8) = P(z > logit(0.8 / 1.4)) = 38.7%
+        self.assertAlmostEqual(plain.median().item(), 0.5, delta=0.01)
+        self.assertAlmostEqual(shifted.median().item(), 0.75, delta=0.01)
+        self.assertAlmostEqual((plain > 0.8).float().mean().item(), 0.083, delta=0.005)
+        self.assertAlmostEqual((shifted > 0.8).float().mean().item(), 0.387, delta=0.005)
 
 
 if __name__ == "__main__":
