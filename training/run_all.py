@@ -32,11 +32,15 @@ def log(msg: str):
 
 def run_phase(trainers: list, budget: float, log_every: int, ckpt_every: int, logs: dict, calibrate: bool):
     """Step the trainers in turn until all are done or the time budget is spent. On a fresh start the step
-    totals shrink to what the budget allows (measured over the first steps), so the LR schedule completes."""
+    totals shrink to what the budget allows (measured over the first steps), so the LR schedule completes. The
+    totals are measured again once a fifth of the budget has passed: the first rounds' pace can mislead when
+    another run shares the device (two trainings on one GPU) or the machine is busy."""
     t0 = time.time()
     live = [t for t in trainers if not t.done()]
     calibrated = not calibrate
-    n, t10 = 0, None
+    asked = {id(t): t.total for t in live}     # the recalibration never goes past what was asked for
+    recalibrated = not calibrate
+    n, t10, t40 = 0, None, None
     while live and time.time() - t0 < budget:
         for tr in live:
             m = tr.step()
@@ -54,7 +58,16 @@ def run_phase(trainers: list, budget: float, log_every: int, ckpt_every: int, lo
                 if tr.step_n == n and fit < tr.total:
                     log(f"{tr.name}: {per * 1000:.0f} ms per round, budget allows {fit} of {tr.total} steps")
                     tr.total = fit
-            calibrated = True
+            calibrated, t40 = True, time.time()
+        if not recalibrated and t40 is not None and time.time() - t0 > budget / 5 and n > 80:
+            per = (time.time() - t40) / (n - 40)
+            fit = int((budget - (time.time() - t0)) / per) + n
+            for tr in live:
+                new = min(fit, asked[id(tr)])
+                if tr.step_n == n and abs(new - tr.total) > 0.02 * tr.total:
+                    log(f"{tr.name}: {per * 1000:.0f} ms per round since round 40, {tr.total} -> {new} steps")
+                    tr.total = new
+            recalibrated = True
         if n % 200 == 0:
             log(" ".join(f"{tr.name} {tr.step_n}/{tr.total} " + ",".join(f"{k}={v:.4g}" for k, v in m.items()
                          if k in ("loss", "psnr")) for tr in live))
@@ -114,6 +127,8 @@ def main(argv=None):
     ap.add_argument("--decoder-whole-fraction", type=float, default=0.0,
                     help="with --decoder-online: the last fraction of the decoder's steps on whole frames (no crop, "
                          "no window), so the decoder also learns the frame borders at the real latent size")
+    ap.add_argument("--dit-bf16", action="store_true", help="bf16 autocast for the transformer on a GPU too "
+                    "(by default it trains in fp32/TF32 there, as run B did)")
     ap.add_argument("--cpu-bf16", action="store_true", help="bf16 autocast for the autoencoder and the transformer "
                     "on a CPU (oneDNN's bf16 kernels on AVX512-BF16)")
     ap.add_argument("--joint-budget", type=float, default=1e9)
@@ -243,7 +258,7 @@ def main(argv=None):
     dit = dit.to(dev)
     log(f"dit: {count(dit) / 1e6:.2f} M parameters")
     dt = DiTTrainer(dit, norm if lat is not None else None, text, null, rd, lr=a.dit_lr, total_steps=a.dit_steps,
-                    batch=a.dit_batch, seed=a.seed + 1, device=dev, cpu_amp=a.cpu_bf16,
+                    batch=a.dit_batch, seed=a.seed + 1, device=dev, cpu_amp=a.cpu_bf16 or a.dit_bf16,
                     ema=a.dit_ema, t_shift=a.dit_t_shift)
     vae.requires_grad_(False)
     vae.decoder.requires_grad_(True)
