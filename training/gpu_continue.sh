@@ -10,9 +10,11 @@
 # Each is one run_all.py (checkpointed; its log beside it). RUN_DIR/export is the combined model: dec's
 # autoencoder with dit's transformer, the manifest naming both. Neither process alone keeps the GPU busy (small
 # kernels, Python between them), which is why they run side by side rather than one after the other.
+# COMMIT names the training code's commit in the manifests where the tree has no .git (a device's copy).
 set -euo pipefail
 R=$1 MINILM=$2 BUDGET=$3 CLIPS=${4:-8192} FROM=${5:-models/reel-t2v-default}
 WORKERS=${WORKERS:-$(nproc)}
+COMMIT=${COMMIT:-$(git rev-parse HEAD 2>/dev/null || echo unknown)}
 t0=$(date +%s)
 elapsed() { echo $(( $(date +%s) - t0 )); }
 mkdir -p "$R/dit/cache" "$R/dec"
@@ -30,7 +32,7 @@ echo "[gpu_continue] data ready after $(elapsed) s"
 # 2. both trainings; the transformer first spends ~30 s on caption embeddings and latents
 left=$(( BUDGET - $(elapsed) - 45 ))
 common=(--minilm "$MINILM" --clips "$CLIPS" --init-from "$FROM" --vae-steps 0 --export-partial
-        --flow-shift 3 --guidance 5 --eval-limit 0 --log-every 10 --ckpt-every 1000000)
+        --flow-shift 3 --guidance 5 --eval-limit 0 --log-every 10 --ckpt-every 1000000 --commit "$COMMIT")
 python3 -m training.run_all --run-dir "$R/dit" --export "$R/dit/export" "${common[@]}" \
     --dit-steps 100000 --dit-batch "${DIT_BATCH:-1024}" --dit-lr "${DIT_LR:-4e-4}" --dit-t-shift 3 \
     --dit-ema 0.998 --dit-bf16 --decoder-steps 0 --joint-budget $(( left - 30 )) > "$R/dit/log.txt" 2>&1 &

@@ -78,5 +78,60 @@ class TimestepTests(unittest.TestCase):
         self.assertAlmostEqual((shifted > 0.8).float().mean().item(), 0.387, delta=0.005)
 
 
+class FakeClock:
+    """time.time for run_phase, advanced only by the fake trainers' steps (no wall-clock dependence)."""
+    def __init__(self):
+        self.now = 1000.0
+
+    def time(self):
+        return self.now
+
+
+class PacedTrainer:
+    """A trainer whose steps cost `cost(step)` seconds of the fake clock."""
+    name = "paced"
+
+    def __init__(self, clock, total, cost):
+        self.clock, self.total, self.cost, self.step_n = clock, total, cost, 0
+
+    def step(self):
+        self.clock.now += self.cost(self.step_n)
+        self.step_n += 1
+        return {"loss": 0.0}
+
+    def done(self):
+        return self.step_n >= self.total
+
+    def save(self):
+        pass
+
+
+class RunPhaseTests(unittest.TestCase):
+    """The step totals follow the measured pace, so a time-boxed schedule ends on time."""
+
+    def run_paced(self, cost, budget=10.0, asked=100_000):
+        from unittest import mock
+        from training import run_all
+        clock = FakeClock()
+        tr = PacedTrainer(clock, asked, cost)
+        log = mock.Mock()
+        with mock.patch.object(run_all.time, "time", clock.time), mock.patch.object(run_all, "log"):
+            done = run_all.run_phase([tr], budget, log_every=10**9, ckpt_every=10**9, logs={"paced": log},
+                                     calibrate=True)
+        return tr, done
+
+    def test_a_pace_that_slows_after_the_first_rounds_is_measured_again(self):
+        # 10 ms per step for 40 rounds (another run not yet on the device), then 30 ms: the first measurement
+        # allows 1000 steps in 10 s, the second (after 2 s) 360, and the schedule ends within the budget
+        tr, done = self.run_paced(lambda n: 0.01 if n < 40 else 0.03)
+        self.assertTrue(done)
+        self.assertAlmostEqual(tr.total, 360, delta=3)
+
+    def test_the_second_measurement_never_asks_for_more_than_was_asked(self):
+        tr, done = self.run_paced(lambda n: 0.03 if n < 40 else 0.01, asked=500)
+        self.assertTrue(done)
+        self.assertLessEqual(tr.total, 500)
+
+
 if __name__ == "__main__":
     unittest.main()
