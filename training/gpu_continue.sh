@@ -14,6 +14,7 @@
 set -euo pipefail
 R=$1 MINILM=$2 BUDGET=$3 CLIPS=${4:-8192} FROM=${5:-models/reel-t2v-default}
 WORKERS=${WORKERS:-$(nproc)}
+export DECODER_BATCH=${DECODER_BATCH:-32}     # the manifest below records it too
 COMMIT=${COMMIT:-$(git rev-parse HEAD 2>/dev/null || echo unknown)}
 t0=$(date +%s)
 elapsed() { echo $(( $(date +%s) - t0 )); }
@@ -39,7 +40,7 @@ python3 -m training.run_all --run-dir "$R/dit" --export "$R/dit/export" "${commo
 pd=$!
 python3 -m training.run_all --run-dir "$R/dec" --export "$R/dec/export" "${common[@]}" \
     --dit-steps 0 --decoder-steps 100000 --decoder-online --decoder-window 0 --decoder-crop 0 \
-    --decoder-batch "${DECODER_BATCH:-32}" --vae-lr "${VAE_LR:-4e-4}" --joint-budget "$left" \
+    --decoder-batch "$DECODER_BATCH" --vae-lr "${VAE_LR:-4e-4}" --joint-budget "$left" \
     > "$R/dec/log.txt" 2>&1 &
 pv=$!
 rc=0
@@ -61,7 +62,7 @@ from training.export import write_manifest
 r = Path(sys.argv[1])
 dit = json.loads((r / "dit/export/manifest.json").read_text())["training"]
 dec = json.loads((r / "dec/export/manifest.json").read_text())["training"]
-training = {**dit, "decoder_steps": dec["decoder_steps"], "decoder_batch": int(os.environ.get("DECODER_BATCH", 32)),
+training = {**dit, "decoder_steps": dec["decoder_steps"], "decoder_batch": int(os.environ["DECODER_BATCH"]),
             "wall_seconds": {"transformer": dit["wall_seconds"].get("joint"), "decoder": dec["wall_seconds"].get("joint")},
             "note": "transformer and decoder trained side by side on one GPU from init_from, its encoder frozen"}
 m = write_manifest(r / "export", training, "reel-t2v-default")

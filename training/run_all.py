@@ -38,9 +38,19 @@ def run_phase(trainers: list, budget: float, log_every: int, ckpt_every: int, lo
     t0 = time.time()
     live = [t for t in trainers if not t.done()]
     calibrated = not calibrate
-    asked = {id(t): t.total for t in live}     # the recalibration never goes past what was asked for
+    asked = {id(t): t.total for t in live}     # a measurement never asks for more steps than were asked for
     recalibrated = not calibrate
     n, t10, t40 = 0, None, None
+
+    def retarget(per: float, tolerance: float, why: str):
+        """Set the totals of the trainers that started with this phase to what the rest of the budget allows."""
+        fit = int((budget - (time.time() - t0)) / per) + n
+        for tr in live:
+            new = min(fit, asked[id(tr)])
+            if tr.step_n == n and abs(new - tr.total) > tolerance * tr.total:
+                log(f"{tr.name}: {per * 1000:.0f} ms per round {why}, {tr.total} -> {new} steps")
+                tr.total = new
+
     while live and time.time() - t0 < budget:
         for tr in live:
             m = tr.step()
@@ -52,21 +62,10 @@ def run_phase(trainers: list, budget: float, log_every: int, ckpt_every: int, lo
         if n == 10:
             t10 = time.time()
         if not calibrated and n == 40:          # rounds 10..40: past the first steps' warm-up costs
-            per = (time.time() - t10) / 30
-            fit = int((budget - (time.time() - t0)) / per) + n
-            for tr in live:
-                if tr.step_n == n and fit < tr.total:
-                    log(f"{tr.name}: {per * 1000:.0f} ms per round, budget allows {fit} of {tr.total} steps")
-                    tr.total = fit
+            retarget((time.time() - t10) / 30, 0.0, "over rounds 10-40")
             calibrated, t40 = True, time.time()
         if not recalibrated and t40 is not None and time.time() - t0 > budget / 5 and n > 80:
-            per = (time.time() - t40) / (n - 40)
-            fit = int((budget - (time.time() - t0)) / per) + n
-            for tr in live:
-                new = min(fit, asked[id(tr)])
-                if tr.step_n == n and abs(new - tr.total) > 0.02 * tr.total:
-                    log(f"{tr.name}: {per * 1000:.0f} ms per round since round 40, {tr.total} -> {new} steps")
-                    tr.total = new
+            retarget((time.time() - t40) / (n - 40), 0.02, "since round 40")
             recalibrated = True
         if n % 200 == 0:
             log(" ".join(f"{tr.name} {tr.step_n}/{tr.total} " + ",".join(f"{k}={v:.4g}" for k, v in m.items()
@@ -293,6 +292,7 @@ def main(argv=None):
         from .export import export
         from .sample import generate, load_pipeline
         from .eval.benchmark import score_clips, vae_psnr, markdown, sample_sheet
+        from .eval.sweep import best, sweep
         if enc is None:
             enc = MiniLM(a.minilm, device=dev)
         vae.eval()
@@ -308,32 +308,21 @@ def main(argv=None):
         vdt = getattr(torch, a.vae_dtype)
         base = dict(steps=a.sample_steps, width=wcfg.width, height=wcfg.height, num_frames=wcfg.frames,
                     fps=wcfg.fps, negative_prompt="", sampler="flow-match-euler")
-        sweep = []
-        val = eval_prompts(seed=5000)[: a.eval_limit]
-        best = None
-        grid = [(a.flow_shift, a.guidance)] if a.flow_shift and a.guidance else \
-            [(s_, g_) for s_ in (1.0, 3.0) for g_ in (3.0, 5.0, 8.0)]
-        if len(grid) == 1:
-            best = (0.0, a.flow_shift, a.guidance)
-            grid = []
-        for shift in sorted({s_ for s_, _ in grid}):
-            export(a.export, vae, dt.ema, flow_shift=shift, defaults={**base, "guidance_scale": 5.0, "flow_shift": shift},
+        rows = []
+        if a.flow_shift and a.guidance:
+            shift, g = a.flow_shift, a.guidance
+        else:
+            export(a.export, vae, dt.ema, flow_shift=3.0, defaults={**base, "guidance_scale": 5.0, "flow_shift": 3.0},
                    training=training, vae_dtype=vdt)
-            pipe = load_pipeline(a.export, dev)
-            for g in [g_ for s_, g_ in grid if s_ == shift]:
-                clips = generate(pipe, enc, [p["prompt"] for p in val], [p["seed"] for p in val], steps=a.sample_steps,
-                                 guidance=g, device=dev)
-                s = score_clips(val, clips)["summary"]["all"]
-                sweep.append({"shift": shift, "guidance": g, **s})
-                log(f"validation shift {shift} guidance {g}: colour {s['colour']:.3f} motion {s['motion']:.3f}")
-                key = s["colour"] + s["motion"]
-                if best is None or key > best[0]:
-                    best = (key, shift, g)
-        _, shift, g = best
+            rows = sweep(load_pipeline(a.export, dev), enc, eval_prompts(seed=5000)[: a.eval_limit], (1.0, 3.0),
+                         (3.0, 5.0, 8.0), steps=a.sample_steps, device=dev,
+                         report=lambda r: log(f"validation shift {r['shift']} guidance {r['guidance']}: "
+                                              f"colour {r['colour']:.3f} motion {r['motion']:.3f}"))
+            shift, g = best(rows)["shift"], best(rows)["guidance"]
         manifest = export(a.export, vae, dt.ema, flow_shift=shift,
                           defaults={**base, "guidance_scale": g, "flow_shift": shift}, training=training, vae_dtype=vdt)
-        if sweep:
-            write_json(rd / "sweep.json", sweep)
+        if rows:
+            write_json(rd / "sweep.json", rows)
         if a.eval_limit == 0:             # evaluate later with python -m training.eval.benchmark
             log(f"exported {a.export}; total wall {time.time() - t_start:.0f} s")
             return 0

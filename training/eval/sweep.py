@@ -18,6 +18,29 @@ from ..world import eval_prompts
 from .benchmark import score_clips
 
 
+def sweep(pipe, encoder, prompts: list[dict], shifts, guidances, *, steps: int, device: str = "cpu",
+          width: int = 64, height: int = 64, frames: int = 17, report=None) -> list[dict]:
+    """One row per (shift, guidance): the analyzer's accuracies over `prompts`; `report(row)` after each."""
+    from diffusers import FlowMatchEulerDiscreteScheduler
+    rows = []
+    for shift in shifts:
+        pipe.scheduler = FlowMatchEulerDiscreteScheduler.from_config(pipe.scheduler.config, shift=shift)
+        for g in guidances:
+            t = time.time()
+            clips = generate(pipe, encoder, [p["prompt"] for p in prompts], [p["seed"] for p in prompts],
+                             steps=steps, guidance=g, width=width, height=height, frames=frames, device=device)
+            s = score_clips(prompts, clips)["summary"]["all"]
+            rows.append({"shift": shift, "guidance": g, "steps": steps, **s, "seconds": round(time.time() - t, 1)})
+            if report:
+                report(rows[-1])
+    return rows
+
+
+def best(rows: list[dict]) -> dict:
+    """The row with the highest colour + motion accuracy (the first of equals)."""
+    return max(rows, key=lambda r: r["colour"] + r["motion"])
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", type=Path, required=True)
@@ -30,28 +53,22 @@ def main(argv=None):
     ap.add_argument("--out", type=Path, required=True)
     a = ap.parse_args(argv)
 
-    from diffusers import FlowMatchEulerDiscreteScheduler
     d = defaults(a.model)
-    steps = a.steps or d["steps"]
-    pipe = load_pipeline(a.model, "cpu")
-    enc = MiniLM(a.minilm)
     val = eval_prompts(seed=a.seed)[: a.limit]
     rows = []
-    for shift in a.shifts:
-        pipe.scheduler = FlowMatchEulerDiscreteScheduler.from_config(pipe.scheduler.config, shift=shift)
-        for g in a.guidance:
-            t = time.time()
-            clips = generate(pipe, enc, [p["prompt"] for p in val], [p["seed"] for p in val], steps=steps,
-                             guidance=g, width=d["width"], height=d["height"], frames=d["num_frames"])
-            s = score_clips(val, clips)["summary"]["all"]
-            rows.append({"shift": shift, "guidance": g, "steps": steps, **s, "seconds": round(time.time() - t, 1)})
-            print(f"shift {shift:g} guidance {g:g}: colour {s['colour']:.1%} motion {s['motion']:.1%} "
-                  f"shape {s['shape']:.1%} ({time.time() - t:.0f} s)", flush=True)
-            a.out.parent.mkdir(parents=True, exist_ok=True)
-            a.out.write_text(json.dumps({"model": str(a.model), "validation_seed": a.seed, "prompts": len(val),
-                                         "rows": rows}, indent=2) + "\n")
-    best = max(rows, key=lambda r: r["colour"] + r["motion"])
-    print(f"best: shift {best['shift']:g} guidance {best['guidance']:g}")
+
+    def report(row):                       # print and keep the JSON current, so a stopped sweep keeps its rows
+        rows.append(row)
+        print(f"shift {row['shift']:g} guidance {row['guidance']:g}: colour {row['colour']:.1%} "
+              f"motion {row['motion']:.1%} shape {row['shape']:.1%} ({row['seconds']:.0f} s)", flush=True)
+        a.out.parent.mkdir(parents=True, exist_ok=True)
+        a.out.write_text(json.dumps({"model": str(a.model), "validation_seed": a.seed, "prompts": len(val),
+                                     "rows": rows}, indent=2) + "\n")
+
+    sweep(load_pipeline(a.model, "cpu"), MiniLM(a.minilm), val, a.shifts, a.guidance, steps=a.steps or d["steps"],
+          width=d["width"], height=d["height"], frames=d["num_frames"], report=report)
+    b = best(rows)
+    print(f"best: shift {b['shift']:g} guidance {b['guidance']:g}")
 
 
 if __name__ == "__main__":
