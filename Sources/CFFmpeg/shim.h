@@ -10,3 +10,4 @@
 #include <libavutil/crc.h>
 #include <libavutil/pixdesc.h>
 #include <libavutil/dict.h>
+#include <libavutil/cpu.h>

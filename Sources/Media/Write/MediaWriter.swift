@@ -102,7 +102,9 @@ public final class MediaWriter {
             if let video, let coded = codedSize, coded != PixelSize(video.width, video.height) {
                 tags[GenerationLabel.Key.sourceSize] = "\(video.width)x\(video.height)"
             }
-            for (k, v) in tags { av_dict_set(&oc.pointee.metadata, k, v, 0) }
+            // in key order: a dictionary's order changes from one instance to the next, and the same
+            // clip should make the same bytes
+            for (k, v) in tags.sorted(by: { $0.key < $1.key }) { av_dict_set(&oc.pointee.metadata, k, v, 0) }
             try openOutput(oc)
         } catch {
             discard()

@@ -31,7 +31,10 @@ final class VideoEncoder: Encoder {
             options["preset"] = settings.preset
             options["crf"] = String(settings.crf ?? 18)
             if let n = settings.lookahead { options["rc-lookahead"] = String(n) }
-            if let n = settings.syncLookahead { options["x264-params"] = "sync-lookahead=\(n)" }
+            var x264Params: [String] = []
+            if let n = settings.syncLookahead { x264Params.append("sync-lookahead=\(n)") }
+            if let kernels = VideoEncoder.x264Kernels { x264Params.append("asm=\(kernels)") }
+            if !x264Params.isEmpty { options["x264-params"] = x264Params.joined(separator: ":") }
         default:
             codecName = "libvpx-vp9"
             options["crf"] = String(settings.crf ?? 31)
@@ -58,6 +61,14 @@ final class VideoEncoder: Encoder {
         stream.pointee.avg_frame_rate = context.pointee.framerate
         stream.pointee.sample_aspect_ratio = AVRational(num: 1, den: 1)
     }
+
+    /// The instruction sets x264 may use, or nil for all it detects. Debian 12's x264 (core 164) reads
+    /// heap memory it never wrote in its AVX-512 kernels when macroblock-tree rate control meets
+    /// B-frames, so on an AVX-512 CPU the same frames encoded to different streams from one run (or
+    /// one job of a long-lived reeld) to the next: visibly different pixels for one seed. Its AVX2
+    /// kernels are repeatable and as fast here (docs/media.md); every AVX-512 CPU has what "AVX2"
+    /// names (AVX, FMA3, BMI1/2, LZCNT), so the list never asks for an instruction the CPU lacks.
+    static let x264Kernels: String? = av_get_cpu_flags() & AV_CPU_FLAG_AVX512 != 0 ? "SSE2Fast,AVX2" : nil
 
     /// The GBRP and yuv420p frames and the swscale context, owned together so that a failure part
     /// way through set-up frees what was made.
