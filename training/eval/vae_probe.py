@@ -1,0 +1,97 @@
+"""How fast can the autoencoder still improve here? Continues an exported autoencoder (the decoder alone, or
+the whole of it with --whole) on freshly rendered world clips for a few steps and prints the benchmark's
+round-trip PSNR on fresh clips (seed 424242) every --eval-every steps. Nothing is saved unless --save.
+
+    python -m training.eval.vae_probe --model models/reel-t2v-default --lr 1e-4 --batch 8 --accum 4 --steps 50
+
+A probe for choosing a learning rate and batch before a long run; `run_all.py` is what trains.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..data import build
+from ..losses import kl, psnr
+from ..trainers import frames_to_tensor
+from .benchmark import vae_psnr
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", required=True, help="an exported directory (its vae/ is read)")
+    ap.add_argument("--whole", action="store_true", help="train the encoder too (changes the latents)")
+    ap.add_argument("--lr", type=float, default=1e-4)
+    ap.add_argument("--steps", type=int, default=50)
+    ap.add_argument("--batch", type=int, default=4, help="clips per micro-batch")
+    ap.add_argument("--accum", type=int, default=1, help="micro-batches per optimiser step")
+    ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--prime", type=int, default=0,
+                    help="optimiser steps at lr 0 first: Adam's moment estimates filled before any weight moves")
+    ap.add_argument("--cosine", action="store_true", help="decay to 0.1 lr by the last step")
+    ap.add_argument("--fp32", action="store_true", help="no bf16 autocast")
+    ap.add_argument("--eval-every", type=int, default=25)
+    ap.add_argument("--eval-clips", type=int, default=16)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=99, help="the training clips' seeds start here")
+    ap.add_argument("--save", help="save the continued autoencoder here (diffusers layout)")
+    a = ap.parse_args(argv)
+    from diffusers import AutoencoderKLWan
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    vae = AutoencoderKLWan.from_pretrained(f"{a.model}/vae")
+    trained = [p for n, p in vae.named_parameters() if a.whole or n.startswith(("decoder.", "post_quant_conv."))]
+    keep = {id(p) for p in trained}
+    for p in vae.parameters():
+        p.requires_grad_(id(p) in keep)
+    opt = torch.optim.AdamW(trained, lr=a.lr, betas=(0.9, 0.99), weight_decay=0.0)
+
+    def evaluate() -> float:
+        vae.eval()
+        r = vae_psnr(vae, n=a.eval_clips, batch=8)["psnr_mean"]
+        vae.train()
+        return r
+
+    print(f"step 0 held-out PSNR {evaluate():.3f} dB", flush=True)
+    started, batch_psnr = time.time(), []
+    for step in range(1 - a.prime, a.steps + 1):
+        scale = min(1.0, step / a.warmup) if step > 0 else 0.0
+        if a.cosine:
+            scale *= 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / a.steps))
+        for g in opt.param_groups:
+            g["lr"] = a.lr * scale
+        opt.zero_grad(set_to_none=True)
+        for k in range(a.accum):
+            x = frames_to_tensor(build(a.seed * 100_000 + (step + a.prime) * a.accum + k, a.batch), "cpu")
+            if k % 2:
+                x = x.flip(-1)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=not a.fp32):
+                if a.whole:
+                    mean, logvar = vae._encode(x).chunk(2, dim=1)
+                    logvar = logvar.clamp(-30, 20)
+                    z, lk = mean + torch.randn_like(mean) * (0.5 * logvar).exp(), kl(mean.float(), logvar.float())
+                else:
+                    with torch.no_grad():
+                        z = vae._encode(x).chunk(2, dim=1)[0]
+                    lk = torch.zeros(())
+                rec = vae.decode(z).sample.float()
+            loss = F.l1_loss(rec, x) + F.mse_loss(rec, x) + 1e-4 * lk     # VAETrainer's loss, OPL off
+            (loss / a.accum).backward()
+            batch_psnr.append(psnr(rec.detach(), x).mean().item())
+        torch.nn.utils.clip_grad_norm_(trained, 1.0)
+        opt.step()
+        if step > 0 and (step % a.eval_every == 0 or step == a.steps):
+            recent = np.mean(batch_psnr[-a.eval_every * a.accum:])
+            print(f"step {step} {time.time() - started:.0f}s batch PSNR {recent:.2f} dB held-out PSNR {evaluate():.3f} dB",
+                  flush=True)
+    if a.save:
+        vae.save_pretrained(a.save)
+
+
+if __name__ == "__main__":
+    main()
