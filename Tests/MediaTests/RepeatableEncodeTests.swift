@@ -43,6 +43,12 @@ final class RepeatableEncodeTests: MediaTestCase {
         return try XCTUnwrap(FileManager.default.contents(atPath: path))
     }
 
+    func testSameFramesMakeTheSameWebMTwice() throws {
+        let first = try encode("a.webm", width: 96, height: 96, perturb: 0)
+        let second = try encode("b.webm", width: 96, height: 96, perturb: 0xA5)
+        XCTAssertTrue(first == second, "two writes of one clip to WebM differ (a random segment UID or date?)")
+    }
+
     func testSameFramesMakeTheSameMP4WhateverTheHeapHeld() throws {
         XCTAssertNotNil(mallopt, "glibc's mallopt")
         for (width, height) in [(64, 64), (96, 96), (320, 192)] {

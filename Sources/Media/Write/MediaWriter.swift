@@ -86,6 +86,9 @@ public final class MediaWriter {
             throw MediaError(.writeFailed, path: path, "FFmpeg has no \(container.rawValue) muxer")
         }
         muxer = oc
+        // No random file UID, date or muxer version in the file (Matroska/WebM write them otherwise):
+        // the same clip makes the same bytes.
+        oc.pointee.flags |= AVFMT_FLAG_BITEXACT
         do {
             if let video {
                 self.video = try VideoEncoder(path: path, muxer: oc, container: container, format: video, settings: settings)
