@@ -74,6 +74,9 @@ final class TextToVideoPluginTests: XCTestCase {
         var second: [VideoFrame] = []
         while let f = try again.next() { second.append(f) }
         XCTAssertEqual(second.map(\.pixels), frames.map(\.pixels))
+        // and the files are the same bytes: stream, tags and container (docs/media.md, "Repeatable output")
+        XCTAssertTrue(FileManager.default.contents(atPath: out1) == FileManager.default.contents(atPath: out2),
+                      "the same seed wrote different files")
         let ps = try c.result("model.ps")
         XCTAssertTrue(ps.serialized().contains("tiny-wan"), ps.serialized())
     }
