@@ -318,7 +318,8 @@ def main(argv=None):
                          (3.0, 5.0, 8.0), steps=a.sample_steps, device=dev,
                          report=lambda r: log(f"validation shift {r['shift']} guidance {r['guidance']}: "
                                               f"colour {r['colour']:.3f} motion {r['motion']:.3f}"))
-            shift, g = best(rows)["shift"], best(rows)["guidance"]
+            chosen = best(rows)
+            shift, g = chosen["shift"], chosen["guidance"]
         manifest = export(a.export, vae, dt.ema, flow_shift=shift,
                           defaults={**base, "guidance_scale": g, "flow_shift": shift}, training=training, vae_dtype=vdt)
         if rows:

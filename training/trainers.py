@@ -94,6 +94,29 @@ class Trainer:
         return torch.randint(0, n, (batch,), generator=self.gen).numpy()
 
 
+def autoencoder_loss(vae, x: torch.Tensor, *, train_encoder: bool, kl_weight: float = 1e-4, opl_weight: float = 0.0,
+                     latents: torch.Tensor | None = None, amp: bool = False) -> tuple[torch.Tensor, torch.Tensor, dict]:
+    """The autoencoder's objective on clips x (B, 3, T, H, W) in [-1, 1]: L1 + MSE of the reconstruction, plus
+    a small KL and the optional outlier penalty when the encoder trains (its posterior is sampled). With the
+    encoder frozen the decoder reads the posterior means (or `latents`, when given). Returns (loss, the
+    reconstruction in fp32, its parts)."""
+    with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp):
+        if train_encoder:
+            mean, logvar = vae._encode(x).chunk(2, dim=1)
+            logvar = logvar.clamp(-30, 20)
+            z = mean + torch.randn_like(mean) * (0.5 * logvar).exp()
+            lk = kl(mean.float(), logvar.float())
+            lo = outlier_penalty(mean.float()) if opl_weight > 0 else torch.zeros((), device=x.device)
+        else:
+            if latents is None:
+                with torch.no_grad():
+                    latents = vae._encode(x).chunk(2, dim=1)[0]
+            z, lk, lo = latents, torch.zeros((), device=x.device), torch.zeros((), device=x.device)
+        rec = vae.decode(z).sample.float()
+    l1, l2 = F.l1_loss(rec, x), F.mse_loss(rec, x)
+    return l1 + l2 + kl_weight * lk + opl_weight * lo, rec, {"l1": l1, "kl": lk, "opl": lo}
+
+
 class VAETrainer(Trainer):
     """Reconstruction (L1 + MSE) + small KL + optional outlier penalty. With `latents` given, the encoder is
     frozen and only the decoder trains, on those fixed latents. With `frozen_encoder`, only the decoder trains
@@ -135,30 +158,14 @@ class VAETrainer(Trainer):
             cy, cx = (int(torch.randint(0, (n - self.crop) // 8 + 1, (1,), generator=self.gen)) * 8
                       for n in x.shape[-2:])
             x = x[..., cy:cy + self.crop, cx:cx + self.crop]
-        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=self.amp):
-            if self.decoder_only:
-                if self.online:
-                    with torch.no_grad():
-                        z = self.model._encode(x).chunk(2, dim=1)[0]
-                else:
-                    z = self.latents[torch.from_numpy(idx).to(self.latents.device)].float()
-                rec = self.model.decode(z).sample
-                lk = lo = torch.zeros((), device=x.device)
-            else:
-                h = self.model._encode(x)
-                mean, logvar = h.chunk(2, dim=1)
-                logvar = logvar.clamp(-30, 20)
-                z = mean + torch.randn_like(mean) * (0.5 * logvar).exp()
-                rec = self.model.decode(z).sample
-                lk = kl(mean.float(), logvar.float())
-                lo = outlier_penalty(mean.float()) if self.opl_weight > 0 else torch.zeros((), device=x.device)
-        rec = rec.float()
-        l1, l2 = F.l1_loss(rec, x), F.mse_loss(rec, x)
-        loss = l1 + l2 + self.kl_weight * lk + self.opl_weight * lo
+        fixed = None if self.online or not self.decoder_only else \
+            self.latents[torch.from_numpy(idx).to(self.latents.device)].float()
+        loss, rec, parts = autoencoder_loss(self.model, x, train_encoder=not self.decoder_only, kl_weight=self.kl_weight,
+                                            opl_weight=self.opl_weight, latents=fixed, amp=self.amp)
         self._apply(loss)
         self.seconds += time.time() - t0
-        return {"loss": loss.item(), "l1": l1.item(), "psnr": psnr(rec.detach(), x).mean().item(),
-                "kl": lk.item(), "opl": lo.item()}
+        return {"loss": loss.item(), "l1": parts["l1"].item(), "psnr": psnr(rec.detach(), x).mean().item(),
+                "kl": parts["kl"].item(), "opl": parts["opl"].item()}
 
 
 class DiTTrainer(Trainer):

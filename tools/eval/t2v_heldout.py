@@ -15,6 +15,7 @@ standard error of about 4 points on an accuracy near 85%, so K > 1 tells a real 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import subprocess
 import sys
@@ -61,8 +62,9 @@ def main():
                 break
             time.sleep(0.1)
         rows, started = [], time.time()
-        for p, k in ((p, k) for k in range(a.seeds) for p in prompts):
-            seed = p["seed"] + k
+        # every prompt at its own seed first, so rows[:len(prompts)] are the reference's prompts and seeds
+        for offset, p in itertools.product(range(a.seeds), prompts):
+            seed = p["seed"] + offset
             out = work / f"{p['id']}-{seed}.mp4"
             subprocess.run([str(build / "reel"), "generate", "--socket", str(sock), p["prompt"], "-o", str(out),
                             "--seed", str(seed), "--model", a.model, "--steps", str(ref["steps"]),

@@ -14,11 +14,10 @@ import time
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ..data import build
-from ..losses import kl, psnr
-from ..trainers import frames_to_tensor
+from ..losses import psnr
+from ..trainers import autoencoder_loss, frames_to_tensor
 from .benchmark import vae_psnr
 
 
@@ -70,17 +69,7 @@ def main(argv=None):
             x = frames_to_tensor(build(a.seed * 100_000 + (step + a.prime) * a.accum + k, a.batch), "cpu")
             if k % 2:
                 x = x.flip(-1)
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=not a.fp32):
-                if a.whole:
-                    mean, logvar = vae._encode(x).chunk(2, dim=1)
-                    logvar = logvar.clamp(-30, 20)
-                    z, lk = mean + torch.randn_like(mean) * (0.5 * logvar).exp(), kl(mean.float(), logvar.float())
-                else:
-                    with torch.no_grad():
-                        z = vae._encode(x).chunk(2, dim=1)[0]
-                    lk = torch.zeros(())
-                rec = vae.decode(z).sample.float()
-            loss = F.l1_loss(rec, x) + F.mse_loss(rec, x) + 1e-4 * lk     # VAETrainer's loss, OPL off
+            loss, rec, _ = autoencoder_loss(vae, x, train_encoder=a.whole, amp=not a.fp32)   # the trainer's, OPL off
             (loss / a.accum).backward()
             batch_psnr.append(psnr(rec.detach(), x).mean().item())
         torch.nn.utils.clip_grad_norm_(trained, 1.0)
