@@ -108,6 +108,10 @@ def main(argv=None):
                     help="the last fraction of autoencoder steps trains on whole clips (no window, no crop)")
     ap.add_argument("--decoder-batch", type=int, default=8)
     ap.add_argument("--vae-budget", type=float, default=1e9, help="seconds for this session's autoencoder phase")
+    ap.add_argument("--vae-ema", type=float, default=0.0, help="export an EMA of the autoencoder's weights (this "
+                    "decay; 0 = the last weights), in both the autoencoder phase and the decoder fine-tuning")
+    ap.add_argument("--vae-l1-weight", type=float, default=1.0,
+                    help="weight of the L1 term beside the MSE (0 = MSE alone, which is what PSNR measures)")
     ap.add_argument("--opl-weight", type=float, default=0.1, help="Movie Gen's outlier penalty (0 = off)")
     ap.add_argument("--dit-steps", type=int, default=20000)
     ap.add_argument("--dit-batch", type=int, default=128)
@@ -210,7 +214,8 @@ def main(argv=None):
     log(f"vae: {count(vae) / 1e6:.2f} M parameters")
     vt = VAETrainer(vae, frames, rd, lr=a.vae_lr, total_steps=a.vae_steps, batch=a.vae_batch, seed=a.seed,
                     device=dev, opl_weight=a.opl_weight, window=a.vae_window, crop=a.vae_crop,
-                    whole_fraction=a.vae_whole_fraction, cpu_amp=a.cpu_bf16)
+                    whole_fraction=a.vae_whole_fraction, cpu_amp=a.cpu_bf16, ema=a.vae_ema,
+                    l1_weight=a.vae_l1_weight)
     fresh = not vt.resume()
     logs = {"vae": LossLog(rd / "vae_loss.csv", ["loss", "l1", "psnr", "kl", "opl"], vt.step_n)}
     t = time.time()
@@ -223,6 +228,8 @@ def main(argv=None):
     if not done:
         log("autoencoder not finished: run again to continue")
         return 1
+    if vt.ema is not None and vt.step_n:    # the average is what the latents, the decoder and the export build on
+        vae.load_state_dict(vt.ema.state_dict())
 
     # 4. latents of the frozen encoder, normalised per channel: needed by the transformer, and by the decoder
     # unless it encodes its own windows (--decoder-online)
@@ -267,7 +274,8 @@ def main(argv=None):
                     seed=a.seed + 2, device=dev, latents=None if a.decoder_online else lat,
                     frozen_encoder=a.decoder_online, window=a.decoder_window if a.decoder_online else 0,
                     crop=a.decoder_crop if a.decoder_online else 0,
-                    whole_fraction=a.decoder_whole_fraction if a.decoder_online else 0.0, cpu_amp=a.cpu_bf16)
+                    whole_fraction=a.decoder_whole_fraction if a.decoder_online else 0.0, cpu_amp=a.cpu_bf16,
+                    ema=a.vae_ema, l1_weight=a.vae_l1_weight)
     fresh = not dt.resume()
     ft.resume()
     logs.update(dit=LossLog(rd / "dit_loss.csv", ["loss"], dt.step_n),
@@ -295,10 +303,13 @@ def main(argv=None):
         from .eval.sweep import best, sweep
         if enc is None:
             enc = MiniLM(a.minilm, device=dev)
+        if ft.ema is not None and ft.step_n:   # export the decoder's average (same encoder, same config)
+            vae.load_state_dict(ft.ema.state_dict())
         vae.eval()
         training = {"code_commit": a.commit, "data_seed": a.data_seed, "seed": a.seed, "clips": a.clips, "vae_steps": vt.step_n,
                     "decoder_steps": ft.step_n, "dit_steps": dt.step_n, "vae_batch": a.vae_batch,
-                    "dit_batch": a.dit_batch, "device": torch.cuda.get_device_name() if dev == "cuda" else "cpu",
+                    "dit_batch": a.dit_batch, "vae_ema": a.vae_ema, "vae_l1_weight": a.vae_l1_weight,
+                    "device": torch.cuda.get_device_name() if dev == "cuda" else "cpu",
                     "wall_seconds": {k: round(v) for k, v in state["wall"].items()}, "opl_weight": a.opl_weight,
                     "world": vars(wcfg)}
         if a.init_from:                     # the steps above continue this model's training

@@ -95,9 +95,10 @@ class Trainer:
 
 
 def autoencoder_loss(vae, x: torch.Tensor, *, train_encoder: bool, kl_weight: float = 1e-4, opl_weight: float = 0.0,
-                     latents: torch.Tensor | None = None, amp: bool = False) -> tuple[torch.Tensor, torch.Tensor, dict]:
+                     latents: torch.Tensor | None = None, amp: bool = False, l1_weight: float = 1.0) -> tuple[torch.Tensor, torch.Tensor, dict]:
     """The autoencoder's objective on clips x (B, 3, T, H, W) in [-1, 1]: L1 + MSE of the reconstruction, plus
-    a small KL and the optional outlier penalty when the encoder trains (its posterior is sampled). With the
+    a small KL and the optional outlier penalty when the encoder trains (its posterior is sampled); l1_weight 0
+    leaves the MSE alone, which is what PSNR measures. With the
     encoder frozen the decoder reads the posterior means (or `latents`, when given). Returns (loss, the
     reconstruction in fp32, its parts)."""
     with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp):
@@ -114,7 +115,7 @@ def autoencoder_loss(vae, x: torch.Tensor, *, train_encoder: bool, kl_weight: fl
             z, lk, lo = latents, torch.zeros((), device=x.device), torch.zeros((), device=x.device)
         rec = vae.decode(z).sample.float()
     l1, l2 = F.l1_loss(rec, x), F.mse_loss(rec, x)
-    return l1 + l2 + kl_weight * lk + opl_weight * lo, rec, {"l1": l1, "kl": lk, "opl": lo}
+    return l1_weight * l1 + l2 + kl_weight * lk + opl_weight * lo, rec, {"l1": l1, "kl": lk, "opl": lo}
 
 
 class VAETrainer(Trainer):
@@ -127,7 +128,7 @@ class VAETrainer(Trainer):
     def __init__(self, vae, frames: np.ndarray, run_dir, *, lr=4e-4, total_steps=1000, batch=16, seed=0,
                  device="cpu", kl_weight=1e-4, opl_weight=0.1, latents: torch.Tensor | None = None,
                  window: int = 0, crop: int = 0, whole_fraction: float = 0.0, frozen_encoder: bool = False,
-                 cpu_amp: bool = False):
+                 cpu_amp: bool = False, ema: float = 0.0, l1_weight: float = 1.0):
         self.decoder_only = latents is not None or frozen_encoder
         self.online = frozen_encoder and latents is None
         if self.decoder_only:
@@ -135,9 +136,11 @@ class VAETrainer(Trainer):
             params = list(vae.decoder.parameters()) + list(vae.post_quant_conv.parameters())
         else:
             params = None
-        super().__init__(vae, run_dir, lr, total_steps, seed, device, params=params, cpu_amp=cpu_amp)
+        # ema: an average of the weights to export; small CPU batches are noisy, and a continuation of a converged
+        # decoder loses PSNR at every step size tried while its average gains (session 8)
+        super().__init__(vae, run_dir, lr, total_steps, seed, device, params=params, cpu_amp=cpu_amp, ema=ema)
         self.frames, self.batch, self.latents = frames, batch, latents
-        self.kl_weight, self.opl_weight = kl_weight, opl_weight
+        self.kl_weight, self.opl_weight, self.l1_weight = kl_weight, opl_weight, l1_weight
         # cheap 4k+1-frame windows and 8-aligned crops first; the last `whole_fraction` of the steps on whole
         # clips, since a crop-only autoencoder reconstructs whole 17-frame clips badly (later frames drift)
         self.window, self.crop, self.whole_fraction = window, crop, whole_fraction
@@ -161,7 +164,8 @@ class VAETrainer(Trainer):
         fixed = None if self.online or not self.decoder_only else \
             self.latents[torch.from_numpy(idx).to(self.latents.device)].float()
         loss, rec, parts = autoencoder_loss(self.model, x, train_encoder=not self.decoder_only, kl_weight=self.kl_weight,
-                                            opl_weight=self.opl_weight, latents=fixed, amp=self.amp)
+                                            opl_weight=self.opl_weight, latents=fixed, amp=self.amp,
+                                            l1_weight=self.l1_weight)
         self._apply(loss)
         self.seconds += time.time() - t0
         return {"loss": loss.item(), "l1": parts["l1"].item(), "psnr": psnr(rec.detach(), x).mean().item(),

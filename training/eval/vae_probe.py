@@ -34,6 +34,9 @@ def main(argv=None):
                     help="optimiser steps at lr 0 first: Adam's moment estimates filled before any weight moves")
     ap.add_argument("--cosine", action="store_true", help="decay to 0.1 lr by the last step")
     ap.add_argument("--fp32", action="store_true", help="no bf16 autocast")
+    ap.add_argument("--ema", type=float, default=0.0,
+                    help="also keep an exponential moving average of the trained weights (this decay) and report it")
+    ap.add_argument("--l1-weight", type=float, default=1.0, help="0: train on the MSE alone")
     ap.add_argument("--eval-every", type=int, default=25)
     ap.add_argument("--eval-clips", type=int, default=16)
     ap.add_argument("--threads", type=int, default=2)
@@ -50,11 +53,21 @@ def main(argv=None):
         p.requires_grad_(id(p) in keep)
     opt = torch.optim.AdamW(trained, lr=a.lr, betas=(0.9, 0.99), weight_decay=0.0)
 
+    ema = [p.detach().clone() for p in trained] if a.ema else None
+
     def evaluate() -> float:
         vae.eval()
         r = vae_psnr(vae, n=a.eval_clips, batch=8)["psnr_mean"]
         vae.train()
         return r
+
+    def swap_ema():
+        # exchanges the live weights and the average in place (twice restores them)
+        with torch.no_grad():
+            for p, e in zip(trained, ema):
+                t = p.detach().clone()
+                p.copy_(e)
+                e.copy_(t)
 
     print(f"step 0 held-out PSNR {evaluate():.3f} dB", flush=True)
     started, batch_psnr = time.time(), []
@@ -69,16 +82,26 @@ def main(argv=None):
             x = frames_to_tensor(build(a.seed * 100_000 + (step + a.prime) * a.accum + k, a.batch), "cpu")
             if k % 2:
                 x = x.flip(-1)
-            loss, rec, _ = autoencoder_loss(vae, x, train_encoder=a.whole, amp=not a.fp32)   # the trainer's, OPL off
+            loss, rec, _ = autoencoder_loss(vae, x, train_encoder=a.whole, amp=not a.fp32,   # the trainer's, OPL off
+                                            l1_weight=a.l1_weight)
             (loss / a.accum).backward()
             batch_psnr.append(psnr(rec.detach(), x).mean().item())
         torch.nn.utils.clip_grad_norm_(trained, 1.0)
         opt.step()
+        if ema is not None and step > 0:
+            with torch.no_grad():
+                torch._foreach_lerp_(ema, [p.detach() for p in trained], 1 - a.ema)
         if step > 0 and (step % a.eval_every == 0 or step == a.steps):
             recent = np.mean(batch_psnr[-a.eval_every * a.accum:])
-            print(f"step {step} {time.time() - started:.0f}s batch PSNR {recent:.2f} dB held-out PSNR {evaluate():.3f} dB",
-                  flush=True)
+            line = f"step {step} {time.time() - started:.0f}s batch PSNR {recent:.2f} dB held-out PSNR {evaluate():.3f} dB"
+            if ema is not None:
+                swap_ema()
+                line += f" (EMA {evaluate():.3f} dB)"
+                swap_ema()
+            print(line, flush=True)
     if a.save:
+        if ema is not None:
+            swap_ema()
         vae.save_pretrained(a.save)
 
 

@@ -41,6 +41,41 @@ class OnlineDecoderTests(unittest.TestCase):
             for k, v in tensors(again.model.decoder).items():
                 self.assertTrue(torch.equal(v, tensors(vae.decoder)[k]), k)
 
+    def test_decoder_average_lags_the_weights_and_resumes(self):
+        torch.manual_seed(0)
+        frames = np.random.default_rng(1).integers(0, 256, (2, 9, 32, 32, 3), dtype=np.uint8)
+        vae = make_vae(TINY_VAE)
+        dec0 = tensors(vae.decoder)
+        with tempfile.TemporaryDirectory() as d:
+            tr = VAETrainer(vae, frames, Path(d), lr=1e-3, total_steps=3, batch=1, frozen_encoder=True,
+                            window=9, crop=16, ema=0.9, l1_weight=0.0)
+            for _ in range(3):
+                tr.step()
+            tr.save()
+            live, avg = tensors(vae.decoder), tensors(tr.ema.decoder)
+            moved = [k for k in dec0 if not torch.equal(live[k], dec0[k])]
+            self.assertTrue(moved)
+            for k in moved:     # the average sits strictly between where the weights started and where they are
+                self.assertFalse(torch.equal(avg[k], live[k]), k)
+                self.assertFalse(torch.equal(avg[k], dec0[k]), k)
+            again = VAETrainer(make_vae(TINY_VAE), frames, Path(d), total_steps=3, batch=1, frozen_encoder=True,
+                               window=9, crop=16, ema=0.9)
+            self.assertTrue(again.resume())
+            for k, v in tensors(again.ema.decoder).items():
+                self.assertTrue(torch.equal(v, avg[k]), k)
+
+    def test_l1_weight_zero_is_the_mse_alone(self):
+        from training.trainers import autoencoder_loss
+        torch.manual_seed(0)
+        vae = make_vae(TINY_VAE).eval()
+        x = torch.rand(1, 3, 5, 16, 16) * 2 - 1
+        with torch.no_grad():
+            loss, rec, parts = autoencoder_loss(vae, x, train_encoder=False, l1_weight=0.0)
+            both, _, _ = autoencoder_loss(vae, x, train_encoder=False)
+        mse = torch.nn.functional.mse_loss(rec, x)
+        self.assertAlmostEqual(loss.item(), mse.item(), places=6)
+        self.assertAlmostEqual(both.item(), (mse + parts["l1"]).item(), places=6)
+
 
 class DiTTrainerTests(unittest.TestCase):
     def test_cpu_bf16_steps_learn_and_resume(self):
