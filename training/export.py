@@ -110,14 +110,33 @@ def write_manifest(out: Path, training: dict, name: str | None = None) -> dict:
 
 
 def main(argv=None):
-    """Refresh an exported directory's text-encoder pointers and manifest (after editing metadata)."""
+    """Refresh an exported directory's text-encoder pointers and manifest (after editing metadata); with --vae,
+    first replace its autoencoder by one a later run saved (same architecture; stored in bf16 as export does),
+    recording that run in the manifest on top of the directory's earlier training."""
     import argparse
     ap = argparse.ArgumentParser(description=main.__doc__)
     ap.add_argument("model", type=Path)
+    ap.add_argument("--vae", type=Path, help="a diffusers AutoencoderKLWan directory to put in MODEL/vae")
+    ap.add_argument("--record", default="{}", help="with --vae: JSON object describing the run that made it")
     a = ap.parse_args(argv)
     old = json.loads((a.model / "manifest.json").read_text())
+    training = old["training"]
+    if a.vae:
+        from diffusers import AutoencoderKLWan
+        new = AutoencoderKLWan.from_pretrained(a.vae)
+        was = json.loads((a.model / "vae" / "config.json").read_text())
+        drop = {"_diffusers_version", "_name_or_path"}
+        if {k: v for k, v in new.config.items() if k not in drop} != {k: v for k, v in was.items() if k not in drop}:
+            raise SystemExit(f"{a.vae}: its config differs from {a.model}/vae/config.json (another architecture "
+                             "or latent statistics); export a whole run instead")
+        _cast(new, torch.bfloat16).save_pretrained(a.model / "vae", safe_serialization=True)
+        cfg = a.model / "vae" / "config.json"          # not where it was loaded from (a path of this machine)
+        cfg.write_text(json.dumps({k: v for k, v in json.loads(cfg.read_text()).items() if k != "_name_or_path"},
+                                  indent=2, sort_keys=True) + "\n")
+        training = {"commit": git_commit(), **json.loads(a.record),
+                    "init_from": {"path": str(a.model), "training": training}}
     write_text_encoder_refs(a.model, text_encoder_ref(None))
-    m = write_manifest(a.model, old["training"], a.model.name)
+    m = write_manifest(a.model, training, a.model.name)
     print(f"{a.model}: {len(m['files'])} files")
 
 
