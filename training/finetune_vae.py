@@ -1,10 +1,13 @@
-"""How fast can the autoencoder still improve here? Continues an exported autoencoder (the decoder alone, or
-the whole of it with --whole) on freshly rendered world clips for a few steps and prints the benchmark's
-round-trip PSNR on fresh clips (seed 424242) every --eval-every steps. Nothing is saved unless --save.
+"""Continues an exported autoencoder (the decoder alone, or the whole of it with --whole) on freshly rendered
+world clips, printing the benchmark's round-trip PSNR on fresh clips (seed 424242) every --eval-every steps,
+of the weights and, with --ema, of their moving average; --save writes the result (the average, when kept).
 
-    python -m training.eval.vae_probe --model models/reel-t2v-default --lr 1e-4 --batch 8 --accum 4 --steps 50
+    python -m training.finetune_vae --model models/reel-t2v-default --lr 3e-5 --batch 4 --accum 2 --steps 1500 \
+        --warmup 20 --ema 0.998 --l1-weight 0 --eval-every 100 --seed 8 --save R/vae
+    python -m training.export MODEL --vae R/vae --record '{...}'     # put it into a model directory
 
-A probe for choosing a learning rate and batch before a long run; `run_all.py` is what trains.
+The CPU's way to continue the decoder without computing latents of a data set; short
+runs of it choose a learning rate and batch. `run_all.py` trains the whole pipeline.
 """
 from __future__ import annotations
 
@@ -15,10 +18,10 @@ import time
 import numpy as np
 import torch
 
-from ..data import build
-from ..losses import psnr
-from ..trainers import autoencoder_loss, frames_to_tensor
-from .benchmark import vae_psnr
+from .data import build
+from .eval.benchmark import vae_psnr
+from .losses import psnr
+from .trainers import autoencoder_loss, frames_to_tensor
 
 
 def main(argv=None):
