@@ -6,7 +6,8 @@
 # Two trainings share the GPU at once, both started from FROM (default models/reel-t2v-default) with its
 # encoder frozen, so their halves fit together afterwards:
 #   RUN_DIR/dit  the transformer on the frozen encoder's latents (flow matching shifted toward noise, bf16);
-#   RUN_DIR/dec  the decoder on whole clips the frozen encoder encodes as they are drawn.
+#   RUN_DIR/dec  the decoder on whole clips the frozen encoder encodes as they are drawn; its weights'
+#                moving average is exported (VAE_EMA, default 0.995: a ~200-step memory for a few-minute run).
 # Each is one run_all.py (checkpointed; its log beside it). RUN_DIR/export is the combined model: dec's
 # autoencoder with dit's transformer, the manifest naming both. Neither process alone keeps the GPU busy (small
 # kernels, Python between them), which is why they run side by side rather than one after the other.
@@ -40,7 +41,8 @@ python3 -m training.run_all --run-dir "$R/dit" --export "$R/dit/export" "${commo
 pd=$!
 python3 -m training.run_all --run-dir "$R/dec" --export "$R/dec/export" "${common[@]}" \
     --dit-steps 0 --decoder-steps 100000 --decoder-online --decoder-window 0 --decoder-crop 0 \
-    --decoder-batch "$DECODER_BATCH" --vae-lr "${VAE_LR:-4e-4}" --joint-budget "$left" \
+    --decoder-batch "$DECODER_BATCH" --vae-lr "${VAE_LR:-4e-4}" --vae-ema "${VAE_EMA:-0.995}" \
+    --joint-budget "$left" \
     > "$R/dec/log.txt" 2>&1 &
 pv=$!
 rc=0
