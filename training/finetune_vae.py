@@ -12,6 +12,7 @@ runs of it choose a learning rate and batch. `run_all.py` trains the whole pipel
 from __future__ import annotations
 
 import argparse
+import copy
 import math
 import time
 
@@ -21,7 +22,7 @@ import torch
 from .data import build
 from .eval.benchmark import vae_psnr
 from .losses import psnr
-from .trainers import autoencoder_loss, frames_to_tensor
+from .trainers import autoencoder_loss, frames_to_tensor, update_average
 
 
 def main(argv=None):
@@ -56,23 +57,17 @@ def main(argv=None):
         p.requires_grad_(id(p) in keep)
     opt = torch.optim.AdamW(trained, lr=a.lr, betas=(0.9, 0.99), weight_decay=0.0)
 
-    ema = [p.detach().clone() for p in trained] if a.ema else None
+    average = copy.deepcopy(vae).eval().requires_grad_(False) if a.ema else None
 
-    def evaluate() -> float:
-        vae.eval()
-        r = vae_psnr(vae, n=a.eval_clips, batch=8)["psnr_mean"]
-        vae.train()
+    def evaluate(model) -> float:
+        was_training = model.training
+        model.eval()
+        r = vae_psnr(model, n=a.eval_clips, batch=8)["psnr_mean"]
+        model.train(was_training)
         return r
 
-    def swap_ema():
-        # exchanges the live weights and the average in place (twice restores them)
-        with torch.no_grad():
-            for p, e in zip(trained, ema):
-                t = p.detach().clone()
-                p.copy_(e)
-                e.copy_(t)
-
-    print(f"step 0 held-out PSNR {evaluate():.3f} dB", flush=True)
+    print(f"step 0 held-out PSNR {evaluate(vae):.3f} dB", flush=True)
+    vae.train()
     started, batch_psnr = time.time(), []
     for step in range(1 - a.prime, a.steps + 1):
         scale = min(1.0, step / a.warmup) if step > 0 else 0.0
@@ -91,21 +86,16 @@ def main(argv=None):
             batch_psnr.append(psnr(rec.detach(), x).mean().item())
         torch.nn.utils.clip_grad_norm_(trained, 1.0)
         opt.step()
-        if ema is not None and step > 0:
-            with torch.no_grad():
-                torch._foreach_lerp_(ema, [p.detach() for p in trained], 1 - a.ema)
+        if average is not None and step > 0:
+            update_average(average, vae, a.ema)
         if step > 0 and (step % a.eval_every == 0 or step == a.steps):
             recent = np.mean(batch_psnr[-a.eval_every * a.accum:])
-            line = f"step {step} {time.time() - started:.0f}s batch PSNR {recent:.2f} dB held-out PSNR {evaluate():.3f} dB"
-            if ema is not None:
-                swap_ema()
-                line += f" (EMA {evaluate():.3f} dB)"
-                swap_ema()
+            line = f"step {step} {time.time() - started:.0f}s batch PSNR {recent:.2f} dB held-out PSNR {evaluate(vae):.3f} dB"
+            if average is not None:
+                line += f" (EMA {evaluate(average):.3f} dB)"
             print(line, flush=True)
     if a.save:
-        if ema is not None:
-            swap_ema()
-        vae.save_pretrained(a.save)
+        (average if average is not None else vae).save_pretrained(a.save)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,12 @@ def draw_timesteps(n: int, gen: torch.Generator, shift: float = 1.0) -> torch.Te
     return shift * t / (1 + (shift - 1) * t)
 
 
+@torch.no_grad()
+def update_average(average: torch.nn.Module, model: torch.nn.Module, decay: float):
+    """One step of an exponential moving average of `model`'s weights kept in `average` (a copy of it)."""
+    torch._foreach_lerp_(list(average.parameters()), [p.detach() for p in model.parameters()], 1 - decay)
+
+
 class Trainer:
     name = "trainer"
 
@@ -85,9 +91,7 @@ class Trainer:
         torch.nn.utils.clip_grad_norm_(self.params, 1.0)
         self.opt.step()
         if self.ema is not None:
-            with torch.no_grad():
-                d = min(self.ema_decay, (1 + self.step_n) / (10 + self.step_n))
-                torch._foreach_lerp_(list(self.ema.parameters()), [p.detach() for p in self.model.parameters()], 1 - d)
+            update_average(self.ema, self.model, min(self.ema_decay, (1 + self.step_n) / (10 + self.step_n)))
         self.step_n += 1
 
     def _idx(self, n: int, batch: int) -> np.ndarray:
