@@ -1,6 +1,7 @@
 """Continues an exported autoencoder (the decoder alone, or the whole of it with --whole) on freshly rendered
 world clips, printing the benchmark's round-trip PSNR on fresh clips (seed 424242) every --eval-every steps,
-of the weights and, with --ema, of their moving average; --save writes the result (the average, when kept).
+of the weights and, with --ema, of their moving average; --save writes the result (the average, when kept)
+at every evaluation and at the end, so a run stopped early keeps what it reached.
 
     python -m training.finetune_vae --model models/reel-t2v-default --lr 3e-5 --batch 4 --accum 2 --steps 1500 \
         --warmup 20 --ema 0.998 --l1-weight 0 --eval-every 100 --seed 8 --save R/vae
@@ -27,7 +28,8 @@ from .trainers import autoencoder_loss, frames_to_tensor, update_average
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", required=True, help="an exported directory (its vae/ is read)")
+    ap.add_argument("--model", help="an exported directory (its vae/ is read)")
+    ap.add_argument("--vae", help="start from this saved autoencoder instead (e.g. an earlier run's --save)")
     ap.add_argument("--whole", action="store_true", help="train the encoder too (changes the latents)")
     ap.add_argument("--lr", type=float, default=1e-4)
     ap.add_argument("--steps", type=int, default=50)
@@ -47,10 +49,12 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=99, help="the training clips' seeds start here")
     ap.add_argument("--save", help="save the continued autoencoder here (diffusers layout)")
     a = ap.parse_args(argv)
+    if not (a.model or a.vae):
+        ap.error("give --model (an exported directory) or --vae (a saved autoencoder)")
     from diffusers import AutoencoderKLWan
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    vae = AutoencoderKLWan.from_pretrained(f"{a.model}/vae")
+    vae = AutoencoderKLWan.from_pretrained(a.vae or f"{a.model}/vae")
     trained = [p for n, p in vae.named_parameters() if a.whole or n.startswith(("decoder.", "post_quant_conv."))]
     keep = {id(p) for p in trained}
     for p in vae.parameters():
@@ -94,8 +98,8 @@ def main(argv=None):
             if average is not None:
                 line += f" (EMA {evaluate(average):.3f} dB)"
             print(line, flush=True)
-    if a.save:
-        (average if average is not None else vae).save_pretrained(a.save)
+            if a.save:
+                (average if average is not None else vae).save_pretrained(a.save)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,46 @@
+"""The paired comparison of two scored runs (training.eval.paired)."""
+import json
+import tempfile
+import unittest
+from pathlib import Path
+
+from training.eval.paired import compare, rows_of, sign_test
+from training.world import eval_prompts
+
+
+class SignTestTests(unittest.TestCase):
+    def test_exact_values(self):
+        self.assertEqual(sign_test(0, 0), 1.0)
+        self.assertAlmostEqual(sign_test(0, 6), 2 / 64)          # 6 lost, none won: 2 * (1/2)^6
+        self.assertAlmostEqual(sign_test(6, 0), 2 / 64)          # symmetric
+        self.assertAlmostEqual(sign_test(1, 9), 2 * 11 / 1024)   # P(X <= 1), X ~ Bin(10, 1/2), doubled
+        self.assertEqual(sign_test(5, 5), 1.0)                   # capped at 1
+
+
+class CompareTests(unittest.TestCase):
+    def row(self, i, seed, colour, motion):
+        return {"id": i, "seed": seed, "ok_colour": colour, "ok_motion": motion, "ok_shape": None}
+
+    def test_counts_discordant_pairs_by_prompt_and_seed(self):
+        a = {(0, 1): self.row(0, 1, True, True), (1, 2): self.row(1, 2, True, False),
+             (2, 3): self.row(2, 3, False, False), (9, 9): self.row(9, 9, True, True)}
+        b = {(0, 1): self.row(0, 1, True, False), (1, 2): self.row(1, 2, False, True),
+             (2, 3): self.row(2, 3, True, True)}
+        r = compare(a, b)
+        self.assertEqual(r["pairs"], 3)                          # (9, 9) has no partner
+        self.assertEqual((r["colour"]["b_won"], r["colour"]["b_lost"]), (1, 1))
+        self.assertEqual((r["motion"]["b_won"], r["motion"]["b_lost"]), (2, 1))
+        self.assertEqual(r["shape"]["n"], 0)                     # unscored reads are left out
+
+    def test_rows_without_seed_pair_at_the_prompts_own_seed(self):
+        p = eval_prompts()[3]
+        with tempfile.TemporaryDirectory() as d:
+            old = Path(d) / "old.json"
+            old.write_text(json.dumps({"generated": {"rows": [{"id": 3, "ok_colour": True}]}}))
+            new = Path(d) / "new.json"
+            new.write_text(json.dumps({"rows": [{"id": 3, "seed": p["seed"], "ok_colour": False}]}))
+            self.assertEqual(set(rows_of(old)), set(rows_of(new)))
+
+
+if __name__ == "__main__":
+    unittest.main()
