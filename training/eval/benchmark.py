@@ -21,11 +21,11 @@ from .prompts import parse
 
 def score_clips(prompts: list[dict], clips: np.ndarray, seeds: list[int] | None = None) -> dict:
     rows = []
-    for i, (p, fr) in enumerate(zip(prompts, clips)):
+    for p, seed, fr in zip(prompts, seeds or [p["seed"] for p in prompts], clips):
         a = analyze(fr)
         wanted = {"colour": p["colour"], "shape": p["shape"], "motion": p["motion"]}
         s = score(a, wanted)
-        rows.append({"id": p["id"], "seed": seeds[i] if seeds else p["seed"], "prompt": p["prompt"],
+        rows.append({"id": p["id"], "seed": seed, "prompt": p["prompt"],
                      "paraphrase": p["paraphrase"], **{f"ok_{k}": v for k, v in s.items()},
                      "measured": {"colour": a.colour, "shape": a.shape, "motion": a.motion}, "wanted": wanted,
                      "parsed_ok": parse(p["prompt"]) == wanted})
