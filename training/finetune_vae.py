@@ -6,6 +6,8 @@ at every evaluation and at the end, so a run stopped early keeps what it reached
     python -m training.finetune_vae --model models/reel-t2v-default --lr 3e-5 --batch 4 --accum 2 --steps 1500 \
         --warmup 20 --ema 0.998 --l1-weight 0 --eval-every 100 --seed 8 --save R/vae
     python -m training.export MODEL --vae R/vae --record '{...}'     # put it into a model directory
+    python -m training.finetune_vae --model models/reel-t2v-default --memorise --lr 2e-4 --steps 300 \
+        --eval-every 100 [--widen 2]     # capacity probe: fit the evaluation clips themselves
 
 The CPU's way to continue the decoder without computing latents of a data set; short
 runs of it choose a learning rate and batch. `run_all.py` trains the whole pipeline.
@@ -24,6 +26,7 @@ from .data import build
 from .eval.benchmark import vae_psnr
 from .losses import psnr
 from .trainers import autoencoder_loss, frames_to_tensor, update_average
+from .widen import widen_decoder
 
 
 def main(argv=None):
@@ -48,6 +51,10 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=99, help="the training clips' seeds start here")
     ap.add_argument("--save", help="save the continued autoencoder here (diffusers layout)")
+    ap.add_argument("--widen", type=int, default=0,
+                    help="first widen the decoder this many times (decoder_base_dim), computing the same function")
+    ap.add_argument("--memorise", action="store_true",
+                    help="train on the evaluation clips themselves, in turn (a capacity probe, not a model to ship)")
     a = ap.parse_args(argv)
     if not (a.model or a.vae):
         ap.error("give --model (an exported directory) or --vae (a saved autoencoder)")
@@ -55,6 +62,10 @@ def main(argv=None):
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     vae = AutoencoderKLWan.from_pretrained(a.vae or f"{a.model}/vae")
+    if a.widen:
+        narrow = sum(p.numel() for p in vae.decoder.parameters())
+        vae = widen_decoder(vae, a.widen)
+        print(f"decoder widened {a.widen}x: {narrow} -> {sum(p.numel() for p in vae.decoder.parameters())} parameters")
     trained = [p for n, p in vae.named_parameters() if a.whole or n.startswith(("decoder.", "post_quant_conv."))]
     keep = {id(p) for p in trained}
     for p in vae.parameters():
@@ -70,7 +81,10 @@ def main(argv=None):
         model.train(was_training)
         return r
 
-    print(f"step 0 held-out PSNR {evaluate(vae):.3f} dB", flush=True)
+    label = "PSNR of the fitted clips" if a.memorise else "held-out PSNR"
+    print(f"step 0 {label} {evaluate(vae):.3f} dB", flush=True)
+    fixed = frames_to_tensor(build(424242, a.eval_clips), "cpu") if a.memorise else None   # vae_psnr's clips
+    drawn = 0
     vae.train()
     started, batch_psnr = time.time(), []
     for step in range(1 - a.prime, a.steps + 1):
@@ -81,9 +95,13 @@ def main(argv=None):
             g["lr"] = a.lr * scale
         opt.zero_grad(set_to_none=True)
         for k in range(a.accum):
-            x = frames_to_tensor(build(a.seed * 100_000 + (step + a.prime) * a.accum + k, a.batch), "cpu")
-            if k % 2:
-                x = x.flip(-1)
+            if fixed is not None:
+                x = fixed[[(drawn + j) % len(fixed) for j in range(a.batch)]]
+                drawn += a.batch
+            else:
+                x = frames_to_tensor(build(a.seed * 100_000 + (step + a.prime) * a.accum + k, a.batch), "cpu")
+                if k % 2:
+                    x = x.flip(-1)
             loss, rec, _ = autoencoder_loss(vae, x, train_encoder=a.whole, amp=not a.fp32,   # the trainer's, OPL off
                                             l1_weight=a.l1_weight)
             (loss / a.accum).backward()
@@ -94,7 +112,7 @@ def main(argv=None):
             update_average(average, vae, a.ema)
         if step > 0 and (step % a.eval_every == 0 or step == a.steps):
             recent = np.mean(batch_psnr[-a.eval_every * a.accum:])
-            line = f"step {step} {time.time() - started:.0f}s batch PSNR {recent:.2f} dB held-out PSNR {evaluate(vae):.3f} dB"
+            line = f"step {step} {time.time() - started:.0f}s batch PSNR {recent:.2f} dB {label} {evaluate(vae):.3f} dB"
             if average is not None:
                 line += f" (EMA {evaluate(average):.3f} dB)"
             print(line, flush=True)

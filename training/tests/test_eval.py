@@ -44,3 +44,25 @@ class CompareTests(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class VaeErrorsTests(unittest.TestCase):
+    def test_the_error_is_split_between_the_objects_boxes_and_the_backdrop(self):
+        import numpy as np
+        from training.eval.vae_errors import split_errors
+        truth = {"objects": [{"motion": "right", "size": "small", "shape": "ball",
+                              "frames": [{"box": [2 + t, 3, 5 + t, 6]} for t in range(3)]}]}
+        frames = np.full((3, 16, 16, 3), 100, np.uint8)
+        rec = frames.astype(np.float64)
+        rec[1, 4, 5] += 10                      # inside frame 1's box (x 3..6, y 3..6)
+        inside = split_errors(frames, rec, truth, margin=0)
+        self.assertAlmostEqual(inside["box_error_share"], 1.0)
+        self.assertAlmostEqual(inside["box_fraction"], 3 * 16 / (3 * 256))
+        self.assertGreater(inside["psnr_boxes_perfect"], 100)
+        self.assertAlmostEqual(inside["psnr"], 10 * np.log10(255 ** 2 / (100 / (3 * 256))), places=6)
+        self.assertAlmostEqual(inside["objects"][0]["psnr"], inside["boxes_psnr"])
+        rec[1, 4, 5] -= 10
+        rec[0, 12, 12] += 10                    # on the backdrop, a margin of 2 does not reach it
+        outside = split_errors(frames, rec, truth, margin=2)
+        self.assertAlmostEqual(outside["box_error_share"], 0.0)
+        self.assertAlmostEqual(outside["psnr_boxes_perfect"], outside["psnr"])

@@ -77,6 +77,35 @@ class OnlineDecoderTests(unittest.TestCase):
         self.assertAlmostEqual(both.item(), (mse + parts["l1"]).item(), places=6)
 
 
+class WidenDecoderTests(unittest.TestCase):
+    def test_a_widened_decoder_computes_the_same_and_its_copies_part(self):
+        from training.widen import widen_decoder
+        torch.manual_seed(0)
+        vae = make_vae(TINY_VAE).eval()
+        with torch.no_grad():   # every weight, gain and bias away from its initial value, the attention's too
+            for p in vae.parameters():
+                p.add_(torch.randn_like(p) * 0.1)
+        wide = widen_decoder(vae, 2).eval()
+        self.assertEqual(wide.config.decoder_base_dim, 2 * TINY_VAE.base_dim)
+        self.assertEqual(wide.decoder.conv_in.weight.shape[0], 2 * vae.decoder.conv_in.weight.shape[0])
+        for k, v in tensors(vae.encoder).items():
+            self.assertTrue(torch.equal(v, tensors(wide.encoder)[k]), k)
+        x = torch.rand(1, 3, 9, 16, 16) * 2 - 1     # three latent frames: both temporal upsamplers' time_conv run
+        with torch.no_grad():
+            z = vae.encode(x).latent_dist.mode()
+            a, b = vae.decode(z).sample, wide.decode(z).sample
+        self.assertLess((a - b).abs().max().item(), 1e-4)
+        self.assertGreater(a.std().item(), 1e-2)
+        # one optimiser step: the two copies of a channel get different gradients, so they part
+        wide.train()
+        opt = torch.optim.SGD(wide.decoder.parameters(), lr=0.1)
+        torch.nn.functional.mse_loss(wide.decode(z).sample, x).backward()
+        opt.step()
+        w = wide.decoder.conv_in.weight.detach()
+        c = w.shape[0] // 2
+        self.assertFalse(torch.allclose(w[:c], w[c:]))
+
+
 class DiTTrainerTests(unittest.TestCase):
     def test_cpu_bf16_steps_learn_and_resume(self):
         """bf16 autocast on the CPU (--cpu-bf16): finite flow-matching loss, weights move, EMA and step resume."""
