@@ -8,6 +8,7 @@ at every evaluation and at the end, so a run stopped early keeps what it reached
     python -m training.export MODEL --vae R/vae --record '{...}'     # put it into a model directory
     python -m training.finetune_vae --model models/reel-t2v-default --memorise --lr 2e-4 --steps 300 \
         --eval-every 100 [--widen 2]     # capacity probe: fit the evaluation clips themselves
+    python -m training.finetune_vae ... --object-crop 40   # decoder steps on 40x40 crops around the objects
 
 The CPU's way to continue the decoder without computing latents of a data set; short
 runs of it choose a learning rate and batch. `run_all.py` trains the whole pipeline.
@@ -27,6 +28,32 @@ from .eval.benchmark import vae_psnr
 from .losses import psnr
 from .trainers import autoencoder_loss, frames_to_tensor, update_average
 from .widen import widen_decoder
+
+
+def object_crops(vae, seed: int, n: int, size: int, amp: bool) -> tuple[torch.Tensor, torch.Tensor, list]:
+    """n fresh clips (those `build(seed, n)` renders), each cut to a size x size window, aligned to the 8-pixel
+    latent cells, around one of its objects (chosen at random, at a random frame); the frozen encoder reads the
+    whole clip, so the cropped latents are the ones the decoder meets in use. Returns (clips, their latents, each
+    crop's first latent cell (row, column))."""
+    from .data import _spec, clip_seeds
+    from .world import HeldOut, WorldConfig, render
+    held, rng, cells = HeldOut(), np.random.default_rng(seed), size // 8
+    rendered = [render(_spec(s, held), WorldConfig(), truth=True) for s in clip_seeds(seed, n)]
+    x = frames_to_tensor(np.stack([r.frames for r in rendered]), "cpu")
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=amp):
+        z = vae._encode(x).chunk(2, dim=1)[0].float()
+    rows, cols = x.shape[-2] // 8, x.shape[-1] // 8
+    xs, zs, at = [], [], []
+    for b, r in enumerate(rendered):
+        objects = r.truth["objects"]
+        frames = objects[rng.integers(len(objects))]["frames"]
+        x0, y0, x1, y1 = frames[rng.integers(len(frames))]["box"]
+        i = int(np.clip(round((y0 + y1) / 16 - cells / 2), 0, rows - cells))
+        j = int(np.clip(round((x0 + x1) / 16 - cells / 2), 0, cols - cells))
+        at.append((i, j))
+        zs.append(z[b, :, :, i:i + cells, j:j + cells])
+        xs.append(x[b, :, :, 8 * i:8 * (i + cells), 8 * j:8 * (j + cells)])
+    return torch.stack(xs), torch.stack(zs), at
 
 
 def main(argv=None):
@@ -53,11 +80,16 @@ def main(argv=None):
     ap.add_argument("--save", help="save the continued autoencoder here (diffusers layout)")
     ap.add_argument("--widen", type=int, default=0,
                     help="first widen the decoder this many times (decoder_base_dim), computing the same function")
+    ap.add_argument("--object-crop", type=int, default=0,
+                    help="decode only an NxN crop (N a multiple of 8) around one of each clip's objects, where the "
+                         "round trip loses its PSNR; the frozen encoder still reads the whole clip")
     ap.add_argument("--memorise", action="store_true",
                     help="train on the evaluation clips themselves, in turn (a capacity probe, not a model to ship)")
     a = ap.parse_args(argv)
     if not (a.model or a.vae):
         ap.error("give --model (an exported directory) or --vae (a saved autoencoder)")
+    if a.object_crop and (a.object_crop % 8 or a.whole or a.memorise):
+        ap.error("--object-crop takes a multiple of 8 and trains the decoder alone on fresh clips")
     from diffusers import AutoencoderKLWan
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -95,14 +127,17 @@ def main(argv=None):
             g["lr"] = a.lr * scale
         opt.zero_grad(set_to_none=True)
         for k in range(a.accum):
-            if fixed is not None:
+            seed, z = a.seed * 100_000 + (step + a.prime) * a.accum + k, None   # z: the latents, when cropped
+            if a.object_crop:
+                x, z, _ = object_crops(vae, seed, a.batch, a.object_crop, amp=not a.fp32)
+            elif fixed is not None:
                 x = fixed[[(drawn + j) % len(fixed) for j in range(a.batch)]]
                 drawn += a.batch
             else:
-                x = frames_to_tensor(build(a.seed * 100_000 + (step + a.prime) * a.accum + k, a.batch), "cpu")
+                x = frames_to_tensor(build(seed, a.batch), "cpu")
                 if k % 2:
                     x = x.flip(-1)
-            loss, rec, _ = autoencoder_loss(vae, x, train_encoder=a.whole, amp=not a.fp32,   # the trainer's, OPL off
+            loss, rec, _ = autoencoder_loss(vae, x, train_encoder=a.whole, latents=z, amp=not a.fp32,   # OPL off
                                             l1_weight=a.l1_weight)
             (loss / a.accum).backward()
             batch_psnr.append(psnr(rec.detach(), x).mean().item())

@@ -199,3 +199,28 @@ class RunPhaseTests(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ObjectCropTests(unittest.TestCase):
+    def test_crops_are_cut_from_the_clip_and_its_latents_around_an_object(self):
+        from training.data import _spec, clip_seeds
+        from training.finetune_vae import object_crops
+        from training.trainers import frames_to_tensor
+        from training.world import HeldOut, WorldConfig, render
+        torch.manual_seed(0)
+        vae = make_vae(TINY_VAE).eval()
+        x, z, at = object_crops(vae, 5, 2, 24, amp=False)
+        self.assertEqual(tuple(x.shape), (2, 3, 17, 24, 24))
+        self.assertEqual(tuple(z.shape), (2, TINY_VAE.z_dim, 5, 3, 3))
+        held = HeldOut()
+        for b, s in enumerate(clip_seeds(5, 2)):
+            r = render(_spec(s, held), WorldConfig(), truth=True)
+            whole = frames_to_tensor(r.frames[None], "cpu")
+            with torch.no_grad():
+                latents = vae._encode(whole).chunk(2, dim=1)[0]
+            i, j = at[b]
+            self.assertTrue(torch.equal(x[b], whole[0, :, :, 8 * i:8 * i + 24, 8 * j:8 * j + 24]))
+            self.assertTrue(torch.allclose(z[b], latents[0, :, :, i:i + 3, j:j + 3], atol=1e-5))
+            boxes = [fr["box"] for o in r.truth["objects"] for fr in o["frames"]]
+            self.assertTrue(any(x0 < 8 * j + 24 and x1 >= 8 * j and y0 < 8 * i + 24 and y1 >= 8 * i
+                                for x0, y0, x1, y1 in boxes))
