@@ -28,6 +28,15 @@ def clip_seeds(data_seed: int, n: int) -> list[int]:
     return [int(s) for s in np.random.default_rng(data_seed).integers(0, 2**31 - 1, size=n)]
 
 
+def render_with_truth(data_seed: int, n: int, cfg: WorldConfig = WorldConfig()):
+    """The clips `build(data_seed, n)` renders, one at a time, each with its spec and ground truth (object boxes,
+    contacts): yields (ClipSpec, RenderResult)."""
+    held = HeldOut()
+    for s in clip_seeds(data_seed, n):
+        spec = _spec(s, held)
+        yield spec, render(spec, cfg, truth=True)
+
+
 def captions_for(seeds: list[int], per_clip: int) -> list[list[str]]:
     held = HeldOut()
     out = []

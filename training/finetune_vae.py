@@ -23,7 +23,7 @@ import time
 import numpy as np
 import torch
 
-from .data import build
+from .data import build, render_with_truth
 from .eval.benchmark import vae_psnr
 from .losses import psnr
 from .trainers import autoencoder_loss, frames_to_tensor, update_average
@@ -35,10 +35,8 @@ def object_crops(vae, seed: int, n: int, size: int, amp: bool) -> tuple[torch.Te
     latent cells, around one of its objects (chosen at random, at a random frame); the frozen encoder reads the
     whole clip, so the cropped latents are the ones the decoder meets in use. Returns (clips, their latents, each
     crop's first latent cell (row, column))."""
-    from .data import _spec, clip_seeds
-    from .world import HeldOut, WorldConfig, render
-    held, rng, cells = HeldOut(), np.random.default_rng(seed), size // 8
-    rendered = [render(_spec(s, held), WorldConfig(), truth=True) for s in clip_seeds(seed, n)]
+    rng, cells = np.random.default_rng(seed), size // 8
+    rendered = [r for _, r in render_with_truth(seed, n)]
     x = frames_to_tensor(np.stack([r.frames for r in rendered]), "cpu")
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=amp):
         z = vae._encode(x).chunk(2, dim=1)[0].float()

@@ -42,6 +42,13 @@ def summarize(rows: list[dict]) -> dict:
     return summary
 
 
+def round_trip8(vae, x: torch.Tensor) -> torch.Tensor:
+    """Clips x (B, 3, T, H, W) in [-1, 1] through the autoencoder (encoded at the posterior mode), in 8-bit levels
+    (0..255, as floats) as a written video holds them."""
+    z = vae.encode(x.to(vae.dtype)).latent_dist.mode()
+    return ((vae.decode(z).sample.float().clamp(-1, 1) + 1) * 127.5).round()
+
+
 @torch.no_grad()
 def vae_psnr(vae, n: int = 64, seed: int = 424242, device: str = "cpu", batch: int = 16) -> dict:
     """Round trip of fresh world clips through the autoencoder, measured on 8-bit frames."""
@@ -50,22 +57,21 @@ def vae_psnr(vae, n: int = 64, seed: int = 424242, device: str = "cpu", batch: i
     vals = []
     for i in range(0, n, batch):
         x = torch.from_numpy(frames[i:i + batch]).to(device).permute(0, 4, 1, 2, 3).float() / 127.5 - 1
-        z = vae.encode(x.to(vae.dtype)).latent_dist.mode()
-        rec = vae.decode(z).sample.float()
-        rec8 = ((rec.clamp(-1, 1) + 1) * 127.5).round()
-        mse = (rec8 - (x + 1) * 127.5).pow(2).flatten(1).mean(1)
+        mse = (round_trip8(vae, x) - (x + 1) * 127.5).pow(2).flatten(1).mean(1)
         vals.append((10 * torch.log10(255.0 ** 2 / mse.clamp_min(1e-6))).cpu())
     v = torch.cat(vals).numpy()
     return {"n": n, "seed": seed, "psnr_mean": float(v.mean()), "psnr_min": float(v.min()), "psnr_median": float(np.median(v))}
 
 
-def sample_sheet(clips: np.ndarray, prompts: list[str], path: Path, frames=(0, 4, 8, 12, 16), scale: int = 2):
-    """A PNG: one row per clip, a few frames across, upscaled with nearest neighbours."""
+def sample_sheet(clips, prompts: list[str] | None, path: Path, frames=(0, 4, 8, 12, 16), scale: int = 2):
+    """A PNG: one row per clip ((T, H, W, 3) uint8 each), a few frames across, upscaled with nearest neighbours;
+    the prompts, when given, in a .txt beside it."""
     from PIL import Image
     rows = [np.concatenate([c[t] for t in frames], 1) for c in clips]
     img = np.concatenate(rows, 0)
     Image.fromarray(img).resize((img.shape[1] * scale, img.shape[0] * scale), Image.NEAREST).save(path)
-    path.with_suffix(".txt").write_text("\n".join(prompts) + "\n")
+    if prompts is not None:
+        Path(path).with_suffix(".txt").write_text("\n".join(prompts) + "\n")
 
 
 def markdown(res: dict, vae: dict | None) -> str:

@@ -15,6 +15,9 @@ import json
 import numpy as np
 import torch
 
+from ..trainers import frames_to_tensor
+from .benchmark import round_trip8, sample_sheet
+
 
 def object_mask(truth: dict, shape: tuple[int, int, int], margin: int = 2) -> np.ndarray:
     """(T, H, W) bool: every object's per-frame box, grown by `margin` pixels."""
@@ -47,20 +50,9 @@ def split_errors(frames: np.ndarray, rec8: np.ndarray, truth: dict, margin: int 
 
 
 def round_trip(vae, frames: np.ndarray) -> np.ndarray:
-    x = torch.from_numpy(frames.astype(np.float32)).permute(3, 0, 1, 2)[None] / 127.5 - 1
+    """One clip (T, H, W, 3) uint8 through the autoencoder, in 8-bit levels, same layout."""
     with torch.no_grad():
-        rec = vae.decode(vae.encode(x).latent_dist.mode()).sample
-    return ((rec.clamp(-1, 1) + 1) * 127.5).round()[0].permute(1, 2, 3, 0).numpy()
-
-
-def sheet(rows: list[tuple[np.ndarray, np.ndarray]], path: str, frames=(0, 6, 12, 16), scale: int = 2):
-    from PIL import Image
-    out = []
-    for f, r in rows:
-        err = np.clip(np.abs(r - f.astype(np.float64)) * 4, 0, 255)
-        out.append(np.concatenate([np.concatenate([f[t], r[t], err[t]], 0) for t in frames], 1))
-    img = np.concatenate(out, 0).astype(np.uint8)
-    Image.fromarray(img).resize((img.shape[1] * scale, img.shape[0] * scale), Image.NEAREST).save(path)
+        return round_trip8(vae, frames_to_tensor(frames[None], "cpu"))[0].permute(1, 2, 3, 0).numpy()
 
 
 def main(argv=None):
@@ -75,15 +67,12 @@ def main(argv=None):
     ap.add_argument("--json", help="write every clip's figures here")
     a = ap.parse_args(argv)
     from diffusers import AutoencoderKLWan
-    from ..data import _spec, clip_seeds
-    from ..world import HeldOut, WorldConfig, render
+    from ..data import render_with_truth
     torch.set_num_threads(a.threads)
     vae = AutoencoderKLWan.from_pretrained(a.vae).eval()
-    held, clips, shown = HeldOut(), [], {int(c) for c in a.sheet_clips.split(",")} if a.sheet else set()
-    pictures = []
-    for i, s in enumerate(clip_seeds(a.seed, a.clips)):
-        spec = _spec(s, held)
-        r = render(spec, WorldConfig(), truth=True)
+    clips, pictures = [], []
+    shown = {int(c) for c in a.sheet_clips.split(",")} if a.sheet else set()
+    for i, (spec, r) in enumerate(render_with_truth(a.seed, a.clips)):
         rec8 = round_trip(vae, r.frames)
         row = split_errors(r.frames, rec8, r.truth, a.margin)
         row["background"] = spec.background
@@ -109,8 +98,10 @@ def main(argv=None):
     print("each object's box PSNR by:")
     for (key, value), v in sorted(groups.items()):
         print(f"  {key:6s} {value:10s} {len(v):3d} objects  {np.mean(v):5.1f} dB")
-    if a.sheet:
-        sheet(pictures, a.sheet)
+    if a.sheet:   # per clip: the original, the round trip, 4x the absolute error
+        rows = [row for f, r in pictures
+                for row in (f, r.astype(np.uint8), np.clip(np.abs(r - f) * 4, 0, 255).astype(np.uint8))]
+        sample_sheet(rows, None, a.sheet, frames=(0, 6, 12, 16))
     if a.json:
         with open(a.json, "w") as f:
             json.dump(clips, f, indent=1)

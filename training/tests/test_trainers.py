@@ -203,18 +203,15 @@ if __name__ == "__main__":
 
 class ObjectCropTests(unittest.TestCase):
     def test_crops_are_cut_from_the_clip_and_its_latents_around_an_object(self):
-        from training.data import _spec, clip_seeds
+        from training.data import render_with_truth
         from training.finetune_vae import object_crops
         from training.trainers import frames_to_tensor
-        from training.world import HeldOut, WorldConfig, render
         torch.manual_seed(0)
         vae = make_vae(TINY_VAE).eval()
         x, z, at = object_crops(vae, 5, 2, 24, amp=False)
         self.assertEqual(tuple(x.shape), (2, 3, 17, 24, 24))
         self.assertEqual(tuple(z.shape), (2, TINY_VAE.z_dim, 5, 3, 3))
-        held = HeldOut()
-        for b, s in enumerate(clip_seeds(5, 2)):
-            r = render(_spec(s, held), WorldConfig(), truth=True)
+        for b, (_, r) in enumerate(render_with_truth(5, 2)):
             whole = frames_to_tensor(r.frames[None], "cpu")
             with torch.no_grad():
                 latents = vae._encode(whole).chunk(2, dim=1)[0]
