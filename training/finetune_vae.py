@@ -1,4 +1,5 @@
-"""Continues an exported autoencoder (the decoder alone, or the whole of it with --whole) on freshly rendered
+"""Continues an exported autoencoder (the decoder alone, the encoder alone with --encoder, or the whole of it with
+--whole) on freshly rendered
 world clips, printing the benchmark's round-trip PSNR on fresh clips (seed 424242) every --eval-every steps,
 of the weights and, with --ema, of their moving average; --save writes the result (the average, when kept)
 at every evaluation and at the end, so a run stopped early keeps what it reached.
@@ -9,6 +10,7 @@ at every evaluation and at the end, so a run stopped early keeps what it reached
     python -m training.finetune_vae --model models/reel-t2v-default --memorise --lr 2e-4 --steps 300 \
         --eval-every 100 [--widen 2]     # capacity probe: fit the evaluation clips themselves
     python -m training.finetune_vae ... --object-crop 40   # decoder steps on 40x40 crops around the objects
+    python -m training.finetune_vae ... --encoder [--anchor W]   # the encoder alone: generated clips unchanged
 
 The CPU's way to continue the decoder without computing latents of a data set; short
 runs of it choose a learning rate and batch. `run_all.py` trains the whole pipeline.
@@ -59,6 +61,12 @@ def main(argv=None):
     ap.add_argument("--model", help="an exported directory (its vae/ is read)")
     ap.add_argument("--vae", help="start from this saved autoencoder instead (e.g. an earlier run's --save)")
     ap.add_argument("--whole", action="store_true", help="train the encoder too (changes the latents)")
+    ap.add_argument("--encoder", action="store_true",
+                    help="train the encoder alone, the decoder frozen, on its posterior means: the clips a "
+                         "model generates stay exactly as they were, the round trip improves")
+    ap.add_argument("--anchor", type=float, default=0.0,
+                    help="with --encoder: weight of the mean squared move of the latents from the starting "
+                         "encoder's, in units of latents_std (keeps them in the transformer's space)")
     ap.add_argument("--lr", type=float, default=1e-4)
     ap.add_argument("--steps", type=int, default=50)
     ap.add_argument("--batch", type=int, default=4, help="clips per micro-batch")
@@ -88,6 +96,10 @@ def main(argv=None):
         ap.error("give --model (an exported directory) or --vae (a saved autoencoder)")
     if a.object_crop and (a.object_crop % 8 or a.whole or a.memorise):
         ap.error("--object-crop takes a multiple of 8 and trains the decoder alone on fresh clips")
+    if a.encoder and (a.whole or a.widen or a.object_crop):
+        ap.error("--encoder trains the encoder alone (not with --whole, --widen or --object-crop)")
+    if a.anchor and not a.encoder:
+        ap.error("--anchor goes with --encoder")
     from diffusers import AutoencoderKLWan
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -96,13 +108,16 @@ def main(argv=None):
         narrow = sum(p.numel() for p in vae.decoder.parameters())
         vae = widen_decoder(vae, a.widen)
         print(f"decoder widened {a.widen}x: {narrow} -> {sum(p.numel() for p in vae.decoder.parameters())} parameters")
-    trained = [p for n, p in vae.named_parameters() if a.whole or n.startswith(("decoder.", "post_quant_conv."))]
+    own = ("encoder.", "quant_conv.") if a.encoder else ("decoder.", "post_quant_conv.")
+    trained = [p for n, p in vae.named_parameters() if a.whole or n.startswith(own)]
     keep = {id(p) for p in trained}
     for p in vae.parameters():
         p.requires_grad_(id(p) in keep)
     opt = torch.optim.AdamW(trained, lr=a.lr, betas=(0.9, 0.99), weight_decay=0.0)
 
     average = copy.deepcopy(vae).eval().requires_grad_(False) if a.ema else None
+    start = copy.deepcopy(vae).eval().requires_grad_(False) if a.encoder else None   # the latents it moves from
+    latents_std = torch.tensor(vae.config.latents_std).view(1, -1, 1, 1, 1)
 
     def evaluate(model) -> float:
         was_training = model.training
@@ -116,7 +131,7 @@ def main(argv=None):
     fixed = frames_to_tensor(build(424242, a.eval_clips), "cpu") if a.memorise else None   # vae_psnr's clips
     drawn = 0
     vae.train()
-    started, batch_psnr = time.time(), []
+    started, batch_psnr, moves = time.time(), [], []
     for step in range(1 - a.prime, a.steps + 1):
         scale = min(1.0, step / a.warmup) if step > 0 else 0.0
         if a.cosine:
@@ -135,8 +150,14 @@ def main(argv=None):
                 x = frames_to_tensor(build(seed, a.batch), "cpu")
                 if k % 2:
                     x = x.flip(-1)
-            loss, rec, _ = autoencoder_loss(vae, x, train_encoder=a.whole, latents=z, amp=not a.fp32,   # OPL off
-                                            l1_weight=a.l1_weight)
+            loss, rec, parts = autoencoder_loss(vae, x, train_encoder=a.whole or a.encoder, latents=z,   # OPL off
+                                                amp=not a.fp32, l1_weight=a.l1_weight, sample=not a.encoder)
+            if start is not None:
+                with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=not a.fp32):
+                    before = start._encode(x).chunk(2, dim=1)[0].float()
+                moved = ((parts["mean"].float() - before) / latents_std).pow(2).mean()
+                loss = loss + a.anchor * moved
+                moves.append(moved.item())
             (loss / a.accum).backward()
             batch_psnr.append(psnr(rec.detach(), x).mean().item())
         torch.nn.utils.clip_grad_norm_(trained, 1.0)
@@ -146,6 +167,8 @@ def main(argv=None):
         if step > 0 and (step % a.eval_every == 0 or step == a.steps):
             recent = np.mean(batch_psnr[-a.eval_every * a.accum:])
             line = f"step {step} {time.time() - started:.0f}s batch PSNR {recent:.2f} dB {label} {evaluate(vae):.3f} dB"
+            if moves:
+                line += f" latents moved {math.sqrt(np.mean(moves[-a.eval_every * a.accum:])):.3f} std"
             if average is not None:
                 line += f" (EMA {evaluate(average):.3f} dB)"
             print(line, flush=True)

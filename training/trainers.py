@@ -99,17 +99,19 @@ class Trainer:
 
 
 def autoencoder_loss(vae, x: torch.Tensor, *, train_encoder: bool, kl_weight: float = 1e-4, opl_weight: float = 0.0,
-                     latents: torch.Tensor | None = None, amp: bool = False, l1_weight: float = 1.0) -> tuple[torch.Tensor, torch.Tensor, dict]:
+                     latents: torch.Tensor | None = None, amp: bool = False, l1_weight: float = 1.0,
+                     sample: bool = True) -> tuple[torch.Tensor, torch.Tensor, dict]:
     """The autoencoder's objective on clips x (B, 3, T, H, W) in [-1, 1]: L1 + MSE of the reconstruction, plus
-    a small KL and the optional outlier penalty when the encoder trains (its posterior is sampled); l1_weight 0
-    leaves the MSE alone, which is what PSNR measures. With the
-    encoder frozen the decoder reads the posterior means (or `latents`, when given). Returns (loss, the
-    reconstruction in fp32, its parts)."""
+    a small KL and the optional outlier penalty when the encoder trains (its posterior is sampled, or with
+    `sample` False read at its mean, as in use); l1_weight 0 leaves the MSE alone, which is what PSNR measures.
+    With the encoder frozen the decoder reads the posterior means (or `latents`, when given). Returns (loss, the
+    reconstruction in fp32, its parts; parts["mean"] holds the posterior means when the encoder trains)."""
+    mean = None
     with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp):
         if train_encoder:
             mean, logvar = vae._encode(x).chunk(2, dim=1)
             logvar = logvar.clamp(-30, 20)
-            z = mean + torch.randn_like(mean) * (0.5 * logvar).exp()
+            z = mean + torch.randn_like(mean) * (0.5 * logvar).exp() if sample else mean
             lk = kl(mean.float(), logvar.float())
             lo = outlier_penalty(mean.float()) if opl_weight > 0 else torch.zeros((), device=x.device)
         else:
@@ -119,7 +121,7 @@ def autoencoder_loss(vae, x: torch.Tensor, *, train_encoder: bool, kl_weight: fl
             z, lk, lo = latents, torch.zeros((), device=x.device), torch.zeros((), device=x.device)
         rec = vae.decode(z).sample.float()
     l1, l2 = F.l1_loss(rec, x), F.mse_loss(rec, x)
-    return l1_weight * l1 + l2 + kl_weight * lk + opl_weight * lo, rec, {"l1": l1, "kl": lk, "opl": lo}
+    return l1_weight * l1 + l2 + kl_weight * lk + opl_weight * lo, rec, {"l1": l1, "kl": lk, "opl": lo, "mean": mean}
 
 
 class VAETrainer(Trainer):

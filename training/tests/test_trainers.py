@@ -197,8 +197,6 @@ class RunPhaseTests(unittest.TestCase):
         self.assertLessEqual(tr.total, 500)
 
 
-if __name__ == "__main__":
-    unittest.main()
 
 
 class ObjectCropTests(unittest.TestCase):
@@ -221,3 +219,46 @@ class ObjectCropTests(unittest.TestCase):
             boxes = [fr["box"] for o in r.truth["objects"] for fr in o["frames"]]
             self.assertTrue(any(x0 < 8 * j + 24 and x1 >= 8 * j and y0 < 8 * i + 24 and y1 >= 8 * i
                                 for x0, y0, x1, y1 in boxes))
+
+
+class EncoderOnlyTests(unittest.TestCase):
+    def test_encoder_steps_leave_the_decoder_and_move_the_latents(self):
+        from diffusers import AutoencoderKLWan
+        from training import finetune_vae
+        from training.data import build
+        from training.trainers import frames_to_tensor
+        torch.manual_seed(0)
+        vae = make_vae(TINY_VAE)
+        x = frames_to_tensor(build(3, 1), "cpu")
+        with tempfile.TemporaryDirectory() as d:
+            vae.save_pretrained(f"{d}/start")
+            finetune_vae.main(["--vae", f"{d}/start", "--encoder", "--anchor", "0.1", "--steps", "3", "--batch", "1",
+                               "--warmup", "1", "--lr", "1e-3", "--eval-every", "3", "--eval-clips", "1", "--fp32",
+                               "--save", f"{d}/out"])
+            out = AutoencoderKLWan.from_pretrained(f"{d}/out")
+        for part in ("decoder", "post_quant_conv"):
+            for k, v in tensors(getattr(out, part)).items():
+                self.assertTrue(torch.equal(v, tensors(getattr(vae, part))[k]), f"{part}.{k}")
+        self.assertTrue(any(not torch.equal(v, tensors(vae.encoder)[k]) for k, v in tensors(out.encoder).items()))
+        self.assertEqual(out.config.latents_std, vae.config.latents_std)
+        with torch.no_grad():
+            before, after = vae._encode(x).chunk(2, dim=1)[0], out._encode(x).chunk(2, dim=1)[0]
+        self.assertFalse(torch.allclose(before, after))
+
+
+class LatentGapTests(unittest.TestCase):
+    def test_the_fit_starts_at_the_round_trip_and_lowers_the_error(self):
+        from training.data import render_with_truth
+        from training.eval.latent_gap import fit_latents
+        from training.eval.vae_errors import round_trip, split_errors
+        torch.manual_seed(0)
+        vae = make_vae(TINY_VAE).eval().requires_grad_(False)
+        _, r = next(render_with_truth(4, 1))
+        seen, moved = fit_latents(vae, r.frames, r.truth, steps=5, lr=0.05, report=(0,), amp=False)
+        self.assertEqual(seen[0], split_errors(r.frames, round_trip(vae, r.frames), r.truth))
+        self.assertGreater(seen[5]["psnr"], seen[0]["psnr"] + 0.1)
+        self.assertGreater(moved, 0.0)
+
+
+if __name__ == "__main__":
+    unittest.main()
