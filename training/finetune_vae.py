@@ -1,6 +1,5 @@
 """Continues an exported autoencoder (the decoder alone, the encoder alone with --encoder, or the whole of it with
---whole) on freshly rendered
-world clips, printing the benchmark's round-trip PSNR on fresh clips (seed 424242) every --eval-every steps,
+--whole) on freshly rendered world clips, printing the benchmark's round-trip PSNR on fresh clips (seed 424242) every --eval-every steps,
 of the weights and, with --ema, of their moving average; --save writes the result (the average, when kept)
 at every evaluation and at the end, so a run stopped early keeps what it reached.
 

@@ -10,7 +10,6 @@ About 0.35 s per step and clip on two cores (bf16 autocast).
 """
 from __future__ import annotations
 
-import argparse
 import json
 import time
 
@@ -18,7 +17,7 @@ import numpy as np
 import torch
 
 from ..trainers import frames_to_tensor
-from .vae_errors import split_errors
+from .vae_errors import clip_set_arguments, split_errors
 
 
 def decode8(vae, z: torch.Tensor) -> np.ndarray:
@@ -51,14 +50,10 @@ def fit_latents(vae, frames: np.ndarray, truth: dict, steps: int, lr: float, rep
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--vae", required=True, help="an autoencoder directory (a model's vae/)")
-    ap.add_argument("--clips", type=int, default=8)
-    ap.add_argument("--seed", type=int, default=424242)
+    ap = clip_set_arguments(__doc__, 8)
     ap.add_argument("--steps", type=int, default=400)
     ap.add_argument("--lr", type=float, default=0.05, help="Adam's step on the latents (their std is ~1-3)")
     ap.add_argument("--report", default="0,25,100,400", help="the steps to measure at")
-    ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", help="write every clip's figures here")
     a = ap.parse_args(argv)
     from diffusers import AutoencoderKLWan

@@ -55,13 +55,19 @@ def round_trip(vae, frames: np.ndarray) -> np.ndarray:
         return round_trip8(vae, frames_to_tensor(frames[None], "cpu"))[0].permute(1, 2, 3, 0).numpy()
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def clip_set_arguments(doc: str, clips: int) -> argparse.ArgumentParser:
+    """A command line over an autoencoder and the benchmark's PSNR clips (--vae, --clips, --seed, --threads)."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--vae", required=True, help="an autoencoder directory (a model's vae/)")
-    ap.add_argument("--clips", type=int, default=64)
+    ap.add_argument("--clips", type=int, default=clips)
     ap.add_argument("--seed", type=int, default=424242)
-    ap.add_argument("--margin", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)
+    return ap
+
+
+def main(argv=None):
+    ap = clip_set_arguments(__doc__, 64)
+    ap.add_argument("--margin", type=int, default=2)
     ap.add_argument("--sheet", help="write a PNG of the first clips' round trips here")
     ap.add_argument("--sheet-clips", default="1,6,15", help="which clips the sheet shows")
     ap.add_argument("--json", help="write every clip's figures here")
