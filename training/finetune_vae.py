@@ -1,7 +1,7 @@
 """Continues an exported autoencoder (the decoder alone, the encoder alone with --encoder, or the whole of it with
---whole) on freshly rendered world clips, printing the benchmark's round-trip PSNR on fresh clips (seed 424242) every --eval-every steps,
-of the weights and, with --ema, of their moving average; --save writes the result (the average, when kept)
-at every evaluation and at the end, so a run stopped early keeps what it reached.
+--whole) on freshly rendered world clips, printing the benchmark's round-trip PSNR on fresh clips (seed 424242)
+every --eval-every steps, of the weights and, with --ema, of their moving average; --save writes the result (the
+average, when kept) at every evaluation and at the end, so a run stopped early keeps what it reached.
 
     python -m training.finetune_vae --model models/reel-t2v-default --lr 3e-5 --batch 4 --accum 2 --steps 1500 \
         --warmup 20 --ema 0.998 --l1-weight 0 --eval-every 100 --seed 8 --save R/vae
