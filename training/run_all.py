@@ -34,13 +34,15 @@ def run_phase(trainers: list, budget: float, log_every: int, ckpt_every: int, lo
     """Step the trainers in turn until all are done or the time budget is spent. On a fresh start the step
     totals shrink to what the budget allows (measured over the first steps), so the LR schedule completes. The
     totals are measured again once a fifth of the budget has passed: the first rounds' pace can mislead when
-    another run shares the device (two trainings on one GPU) or the machine is busy."""
+    another run shares the device (two trainings on one GPU) or the machine is busy. The first measurement is
+    over rounds 10-40, or sooner, from round 1 on, once a tenth of the budget has passed (steps so slow, a CPU's,
+    that 40 rounds would not fit: unmeasured, the schedule would never end in time)."""
     t0 = time.time()
     live = [t for t in trainers if not t.done()]
     calibrated = not calibrate
     asked = {id(t): t.total for t in live}     # a measurement never asks for more steps than were asked for
     recalibrated = not calibrate
-    n, t10, t40 = 0, None, None
+    n, marks, cal_n, cal_t = 0, {}, None, None      # marks: the time at rounds 1 and 10
 
     def retarget(per: float, tolerance: float, why: str):
         """Set the totals of the trainers that started with this phase to what the rest of the budget allows."""
@@ -59,13 +61,15 @@ def run_phase(trainers: list, budget: float, log_every: int, ckpt_every: int, lo
             if tr.step_n % ckpt_every == 0:
                 tr.save()
         n += 1
-        if n == 10:
-            t10 = time.time()
-        if not calibrated and n == 40:          # rounds 10..40: past the first steps' warm-up costs
-            retarget((time.time() - t10) / 30, 0.0, "over rounds 10-40")
-            calibrated, t40 = True, time.time()
-        if not recalibrated and t40 is not None and time.time() - t0 > budget / 5 and n > 80:
-            retarget((time.time() - t40) / (n - 40), 0.02, "since round 40")
+        now = time.time()
+        if n in (1, 10):
+            marks[n] = now
+        if not calibrated and (n == 40 or (n >= 2 and now - t0 > budget / 10)):
+            since = 10 if n > 10 else 1      # from round 10: past the first steps' warm-up costs
+            retarget((now - marks[since]) / (n - since), 0.0, f"over rounds {since}-{n}")
+            calibrated, cal_n, cal_t = True, n, now
+        if not recalibrated and cal_t is not None and now - t0 > budget / 5 and n > cal_n + 40:
+            retarget((now - cal_t) / (n - cal_n), 0.02, f"since round {cal_n}")
             recalibrated = True
         if n % 200 == 0:
             log(" ".join(f"{tr.name} {tr.step_n}/{tr.total} " + ",".join(f"{k}={v:.4g}" for k, v in m.items()

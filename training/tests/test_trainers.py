@@ -196,6 +196,13 @@ class RunPhaseTests(unittest.TestCase):
         self.assertTrue(done)
         self.assertLessEqual(tr.total, 500)
 
+    def test_steps_too_slow_for_forty_rounds_are_measured_sooner(self):
+        # a CPU's whole-clip steps: 3.6 s each, 132 s for the phase; measured once 13.2 s have passed (round 4),
+        # the schedule shrinks to 36 steps and ends within the budget instead of stopping unfinished
+        tr, done = self.run_paced(lambda n: 3.6, budget=132.0)
+        self.assertTrue(done)
+        self.assertEqual(tr.total, 36)
+
 
 
 
