@@ -42,11 +42,14 @@ def summarize(rows: list[dict]) -> dict:
     return summary
 
 
-def round_trip8(vae, x: torch.Tensor) -> torch.Tensor:
-    """Clips x (B, 3, T, H, W) in [-1, 1] through the autoencoder (encoded at the posterior mode), in 8-bit levels
-    (0..255, as floats) as a written video holds them."""
-    z = vae.encode(x.to(vae.dtype)).latent_dist.mode()
+def decode8(vae, z: torch.Tensor) -> torch.Tensor:
+    """Latents decoded to clips (B, 3, T, H, W) in 8-bit levels (0..255, as floats) as a written video holds them."""
     return ((vae.decode(z).sample.float().clamp(-1, 1) + 1) * 127.5).round()
+
+
+def round_trip8(vae, x: torch.Tensor) -> torch.Tensor:
+    """Clips x (B, 3, T, H, W) in [-1, 1] through the autoencoder (encoded at the posterior mode), in 8-bit levels."""
+    return decode8(vae, vae.encode(x.to(vae.dtype)).latent_dist.mode())
 
 
 @torch.no_grad()

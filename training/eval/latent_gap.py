@@ -17,13 +17,8 @@ import numpy as np
 import torch
 
 from ..trainers import frames_to_tensor
+from .benchmark import decode8
 from .vae_errors import clip_set_arguments, split_errors
-
-
-def decode8(vae, z: torch.Tensor) -> np.ndarray:
-    """Latents of one clip (1, C, t, h, w) decoded to (T, H, W, 3) 8-bit levels, as a written video holds them."""
-    with torch.no_grad():
-        return ((vae.decode(z).sample.float().clamp(-1, 1) + 1) * 127.5).round()[0].permute(1, 2, 3, 0).numpy()
 
 
 def fit_latents(vae, frames: np.ndarray, truth: dict, steps: int, lr: float, report=(0,), amp: bool = True):
@@ -37,7 +32,8 @@ def fit_latents(vae, frames: np.ndarray, truth: dict, steps: int, lr: float, rep
     seen = {}
     for s in range(steps + 1):
         if s in report or s == steps:
-            seen[s] = split_errors(frames, decode8(vae, z.detach()), truth)
+            with torch.no_grad():
+                seen[s] = split_errors(frames, decode8(vae, z)[0].permute(1, 2, 3, 0).numpy(), truth)
         if s == steps:
             break
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=amp):

@@ -42,10 +42,6 @@ class CompareTests(unittest.TestCase):
             self.assertEqual(set(rows_of(old)), set(rows_of(new)))
 
 
-if __name__ == "__main__":
-    unittest.main()
-
-
 class VaeErrorsTests(unittest.TestCase):
     def test_the_error_is_split_between_the_objects_boxes_and_the_backdrop(self):
         import numpy as np
@@ -66,3 +62,7 @@ class VaeErrorsTests(unittest.TestCase):
         outside = split_errors(frames, rec, truth, margin=2)
         self.assertAlmostEqual(outside["box_error_share"], 0.0)
         self.assertAlmostEqual(outside["psnr_boxes_perfect"], outside["psnr"])
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -204,8 +204,6 @@ class RunPhaseTests(unittest.TestCase):
         self.assertEqual(tr.total, 36)
 
 
-
-
 class ObjectCropTests(unittest.TestCase):
     def test_crops_are_cut_from_the_clip_and_its_latents_around_an_object(self):
         from training.data import render_with_truth
