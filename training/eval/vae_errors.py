@@ -1,6 +1,6 @@
 """Where an autoencoder's round trip loses its PSNR: the squared error inside the objects' boxes (from the world's
-ground truth, grown by a margin) against the backdrop's, per backdrop, and each object's box PSNR by motion,
-size and shape. The clips are the benchmark's PSNR clips (seed 424242), so the mean matches `vae_psnr`'s.
+ground truth, grown by a margin) against the backdrop's, per backdrop, per frame, and each object's box PSNR by
+motion, size and shape. The clips are the benchmark's PSNR clips (seed 424242), so the mean matches `vae_psnr`'s.
 
     python -m training.eval.vae_errors --vae models/reel-t2v-default/vae --clips 64 [--sheet out.png]
 
@@ -41,12 +41,22 @@ def split_errors(frames: np.ndarray, rec8: np.ndarray, truth: dict, margin: int 
     for o in truth["objects"]:
         own = object_mask({"objects": [o]}, err.shape, margin)
         objects.append({"motion": o["motion"], "size": o["size"], "shape": o["shape"], "psnr": psnr_of(err[own])})
+    # per frame: the squared error summed inside the boxes and on the backdrop, and their pixel counts, to pool
+    frames_sums = [[float(err[t][mask[t]].sum()), int(mask[t].sum()), float(err[t][~mask[t]].sum()), int((~mask[t]).sum())]
+                   for t in range(len(err))]
     return {"psnr": psnr_of(err), "box_fraction": float(mask.mean()),
             "box_error_share": float(err[mask].sum() / max(err.sum(), 1e-10)),
             "backdrop_psnr": psnr_of(err[~mask]) if (~mask).any() else float("inf"),
             "boxes_psnr": psnr_of(err[mask]) if mask.any() else float("inf"),
             # the clip's PSNR had the boxes come back exactly
-            "psnr_boxes_perfect": psnr_of(np.where(mask, 0.0, err)), "objects": objects}
+            "psnr_boxes_perfect": psnr_of(np.where(mask, 0.0, err)), "objects": objects, "frame_sums": frames_sums}
+
+
+def by_frame(clips: list[dict]) -> list[tuple[float, float, float]]:
+    """Each frame's PSNR over all the clips pooled: (whole frame, inside the boxes, backdrop)."""
+    sums = np.array([c["frame_sums"] for c in clips], np.float64).sum(0)       # (T, 4)
+    pooled = lambda sq, n: psnr_of(np.array([sq / max(n, 1)]))
+    return [(pooled(b + d, nb + nd), pooled(b, nb), pooled(d, nd)) for b, nb, d, nd in sums]
 
 
 def round_trip(vae, frames: np.ndarray) -> np.ndarray:
@@ -101,6 +111,9 @@ def main(argv=None):
         for o in c["objects"]:
             for key in ("motion", "size", "shape"):
                 groups[(key, o[key])].append(o["psnr"])
+    print("by frame (all clips pooled; frame 0 has a latent of its own, then 4 frames share one): clip / boxes / backdrop")
+    for t, (whole, boxes, backdrop) in enumerate(by_frame(clips)):
+        print(f"  {t:2d}  {whole:5.2f}  {boxes:5.2f}  {backdrop:5.2f} dB")
     print("each object's box PSNR by:")
     for (key, value), v in sorted(groups.items()):
         print(f"  {key:6s} {value:10s} {len(v):3d} objects  {np.mean(v):5.1f} dB")

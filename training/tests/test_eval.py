@@ -45,7 +45,7 @@ class CompareTests(unittest.TestCase):
 class VaeErrorsTests(unittest.TestCase):
     def test_the_error_is_split_between_the_objects_boxes_and_the_backdrop(self):
         import numpy as np
-        from training.eval.vae_errors import split_errors
+        from training.eval.vae_errors import by_frame, split_errors
         truth = {"objects": [{"motion": "right", "size": "small", "shape": "ball",
                               "frames": [{"box": [2 + t, 3, 5 + t, 6]} for t in range(3)]}]}
         frames = np.full((3, 16, 16, 3), 100, np.uint8)
@@ -57,6 +57,12 @@ class VaeErrorsTests(unittest.TestCase):
         self.assertGreater(inside["psnr_boxes_perfect"], 100)
         self.assertAlmostEqual(inside["psnr"], 10 * np.log10(255 ** 2 / (100 / (3 * 256))), places=6)
         self.assertAlmostEqual(inside["objects"][0]["psnr"], inside["boxes_psnr"])
+        self.assertEqual(inside["frame_sums"][1], [100.0, 16, 0.0, 240])     # the one error, in frame 1's box
+        self.assertEqual(inside["frame_sums"][0], [0.0, 16, 0.0, 240])
+        frame = by_frame([inside, inside])                                    # pooled: the same per-pixel error
+        self.assertAlmostEqual(frame[1][1], 10 * np.log10(255 ** 2 / (100 / 16)))
+        self.assertAlmostEqual(frame[1][0], 10 * np.log10(255 ** 2 / (100 / 256)))
+        self.assertGreater(frame[0][0], 100)
         rec[1, 4, 5] -= 10
         rec[0, 12, 12] += 10                    # on the backdrop, a margin of 2 does not reach it
         outside = split_errors(frames, rec, truth, margin=2)
