@@ -7,6 +7,7 @@ import ArgumentParser
 import Foundation
 import Glibc
 import ReelMedia
+import ReelProtocol
 
 struct MediaBench: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -100,18 +101,22 @@ struct MediaBench: ParsableCommand {
         ]
         let settingsText = "libx264 preset=\(preset) crf=\(crf) threads=\(threads), yuv420p, \(frames) frames \(width)x\(height)"
         if json {
-            var fields: [String] = []
-            fields.append("\"area\":\"media\"")
-            fields.append("\"settings\":{\"codec\":\"libx264\",\"preset\":\(quoted(preset)),\"crf\":\(crf),\"threads\":\(threads)," +
-                          "\"frames\":\(frames),\"width\":\(width),\"height\":\(height)}")
-            fields.append("\"results\":[" + rows.map { r in
-                "{\"name\":\(quoted(r.name)),\"unit\":\"frames/s\",\"reel\":\(fmt(r.ours)),\"ffmpeg_cli\":\(fmt(r.reference)),\"ratio\":\(fmt(r.ratio))," +
-                "\"cpu_s_per_frame\":{\"reel\":\(fmt3(r.oursCPU)),\"ffmpeg_cli\":\(fmt3(r.referenceCPU))},\"cpu_ratio\":\(fmt(r.cpuRatio))}"
-            }.joined(separator: ",") + "]")
-            fields.append("\"output_bytes\":{\"reel\":\(ourSize),\"ffmpeg_cli\":\(cliSize)}")
-            fields.append("\"load_average\":{\"before\":\(fmt(loadBefore)),\"after\":\(fmt(loadAfter))}")
-            fields.append("\"cores\":\(sysconf(Int32(_SC_NPROCESSORS_ONLN)))")
-            print("{" + fields.joined(separator: ",") + "}")
+            let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+            let results: [JSON] = rows.map { r in
+                ["name": .string(r.name), "unit": "frames/s", "reel": .double(r.ours), "ffmpeg_cli": .double(r.reference),
+                 "ratio": .double(r.ratio), "cpu_s_per_frame": ["reel": .double(r.oursCPU), "ffmpeg_cli": .double(r.referenceCPU)],
+                 "cpu_ratio": .double(r.cpuRatio)]
+            }
+            let out: JSON = [
+                "area": "media",
+                "settings": ["codec": "libx264", "preset": .string(preset), "crf": JSON(crf), "threads": JSON(threads),
+                             "frames": JSON(frames), "width": JSON(width), "height": JSON(height)],
+                "results": .array(results),
+                "output_bytes": ["reel": JSON(ourSize), "ffmpeg_cli": JSON(cliSize)],
+                "load_average": ["before": .double(loadBefore), "after": .double(loadAfter)],
+                "cores": JSON(cores),
+            ]
+            print(out.serialized())
         } else {
             print("reel-bench media — \(settingsText); best of \(repeats) (decode: \(max(repeats, 3))) runs")
             print("load average \(fmt(loadBefore)) before, \(fmt(loadAfter)) after, on \(sysconf(Int32(_SC_NPROCESSORS_ONLN))) cores")
@@ -206,17 +211,6 @@ private func time(_ body: () throws -> Void) throws -> Measurement {
     return Measurement(wall: BenchClock.wall() - start, cpu: cpuSeconds() - cpuStart)
 }
 
-private func runTool(_ tool: String, _ arguments: [String]) throws {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = [tool] + arguments
-    try process.run()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-        throw ValidationError("\(tool) exited with \(process.terminationStatus)")
-    }
-}
-
 private func loadAverage() -> Double {
     var load = [Double](repeating: 0, count: 3)
     return getloadavg(&load, 3) > 0 ? load[0] : 0
@@ -231,15 +225,3 @@ private func fmt(_ v: Double) -> String { String(format: "%.2f", v) }
 private func fmt3(_ v: Double) -> String { String(format: "%.3f", v) }
 private func pad(_ s: String, _ n: Int) -> String { s + String(repeating: " ", count: max(0, n - s.count)) }
 private func lpad(_ s: String, _ n: Int) -> String { String(repeating: " ", count: max(0, n - s.count)) + s }
-private func quoted(_ s: String) -> String {
-    var out = "\""
-    for ch in s.unicodeScalars {
-        switch ch {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case _ where ch.value < 0x20: out += String(format: "\\u%04x", ch.value)
-        default: out.unicodeScalars.append(ch)
-        }
-    }
-    return out + "\""
-}

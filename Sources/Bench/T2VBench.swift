@@ -7,6 +7,7 @@ import Foundation
 import Glibc
 import ReelEngine
 import ReelModels
+import ReelProtocol
 
 struct T2VBench: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -30,10 +31,10 @@ struct T2VBench: ParsableCommand {
     func run() throws {
         let n = threads ?? Engine.cores
         Engine.setThreads(n)
-        let defaults = (try? String(contentsOfFile: model + "/reel.json", encoding: .utf8)).flatMap { $0.data(using: .utf8) }
-            .flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }?["defaults"] as? [String: Any]
-        let w = width ?? defaults?["width"] as? Int ?? 64, h = height ?? defaults?["height"] as? Int ?? 64
-        let f = frames ?? defaults?["num_frames"] as? Int ?? 17
+        let defaults = (try? String(contentsOfFile: model + "/reel.json", encoding: .utf8)).flatMap { try? JSON.parse($0) }?["defaults"]
+        func setting(_ key: String, _ fallback: Int) -> Int { defaults?[key]?.intValue.map { Int($0) } ?? fallback }
+        let w = width ?? setting("width", 64), h = height ?? setting("height", 64)
+        let f = frames ?? setting("num_frames", 17)
 
         let loadStart = BenchClock.wall()
         let pipeline = try WanTextToVideoPipeline(directory: model)
@@ -58,29 +59,35 @@ struct T2VBench: ParsableCommand {
             if best == nil || end - start < best!.total { best = (end - start, stepTimes, end - marks.last!) }
         }
         let ours = best!
-        let oursStep = median(ours.steps)
+        let oursStep = benchMedian(ours.steps)
         let peak = Engine.peakBytes, rss = peakRSS()
 
-        var ref: [String: Any]? = nil
+        var ref: JSON? = nil
         if !noReference {
-            ref = try reference(threads: n, width: w, height: h, frames: f)
+            ref = referenceJSON(python: python, script: script,
+                                ["--model", model, "--threads", "\(n)", "--width", "\(w)", "--height", "\(h)", "--frames", "\(f)",
+                                 "--steps", "\(steps)", "--guidance", "\(guidance)", "--text-tokens", "\(textTokens)",
+                                 "--repeats", "\(repeats)"], threads: n, quiet: true)
+            guard ref != nil else {
+                throw ValidationError("the diffusers reference (\(script)) failed; run it by hand to see why, or pass --no-reference")
+            }
         }
-        let refStep = ref?["step_seconds"] as? Double, refTotal = ref?["total_seconds"] as? Double
-        let refDecode = ref?["decode_seconds"] as? Double
+        let refStep = ref?["step_seconds"]?.doubleValue, refTotal = ref?["total_seconds"]?.doubleValue
+        let refDecode = ref?["decode_seconds"]?.doubleValue
         if json {
-            var out: [String: Any] = [
-                "model": model, "threads": n, "width": w, "height": h, "frames": f, "steps": steps, "guidance": Double(guidance),
-                "text_tokens": textTokens, "load_seconds": loadSeconds,
-                "reel": ["step_seconds": oursStep, "decode_seconds": ours.decode, "total_seconds": ours.total,
-                         "peak_engine_bytes": peak, "peak_rss_bytes": rss],
+            var out: JSONObject = [
+                "model": .string(model), "threads": JSON(n), "width": JSON(w), "height": JSON(h), "frames": JSON(f),
+                "steps": JSON(steps), "guidance": .double(Double(guidance)), "text_tokens": JSON(textTokens),
+                "load_seconds": .double(loadSeconds),
+                "reel": ["step_seconds": .double(oursStep), "decode_seconds": .double(ours.decode),
+                         "total_seconds": .double(ours.total), "peak_engine_bytes": JSON(peak), "peak_rss_bytes": JSON(rss)],
             ]
             if let ref { out["diffusers"] = ref }
             if let refStep, let refTotal {
-                out["speedup_step"] = refStep / oursStep
-                out["speedup_total"] = refTotal / ours.total
+                out["speedup_step"] = .double(refStep / oursStep)
+                out["speedup_total"] = .double(refTotal / ours.total)
             }
-            let data = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            print(JSON.object(out).serialized())
             return
         }
         print("reel-bench t2v: \(model), \(w)×\(h), \(f) frames, \(steps) steps, guidance \(guidance), \(textTokens) text tokens, \(n) threads")
@@ -94,32 +101,9 @@ struct T2VBench: ParsableCommand {
         row("s / step", oursStep, refStep)
         row("s decode", ours.decode, refDecode)
         row("s generation", ours.total, refTotal)
-        if let rssRef = ref?["peak_rss_bytes"] as? Int { print("diffusers peak RSS \(rssRef >> 20) MiB") }
-    }
-
-    func reference(threads: Int, width: Int, height: Int, frames: Int) throws -> [String: Any] {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = [python, script, "--model", model, "--threads", "\(threads)", "--width", "\(width)", "--height", "\(height)",
-                       "--frames", "\(frames)", "--steps", "\(steps)", "--guidance", "\(guidance)",
-                       "--text-tokens", "\(textTokens)", "--repeats", "\(repeats)"]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0,
-              let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last,
-              let obj = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
-            throw ValidationError("the diffusers reference (\(script)) failed; run it by hand to see why, or pass --no-reference")
-        }
-        return obj
+        if let rssRef = ref?["peak_rss_bytes"]?.intValue { print("diffusers peak RSS \(rssRef >> 20) MiB") }
     }
 }
-
-
-private func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
 
 private func peakRSS() -> Int {
     var u = rusage()

@@ -105,23 +105,8 @@ struct TextBench: ParsableCommand {
     }
 
     private func reference(_ args: [String]) -> JSON? {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = [python, referenceScript] + args + ["--prompts", "\(prompts)", "--batch", "\(batch)",
-                                                         "--threads", "\(threads)", "--runs", "\(runs)"]
-        var env = ProcessInfo.processInfo.environment
-        env["OMP_NUM_THREADS"] = "\(threads)"
-        p.environment = env
-        let out = Pipe()
-        p.standardOutput = out
-        do { try p.run() } catch { return nil }
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0, let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last else { return nil }
-        return try? JSON.parse(String(line))
+        referenceJSON(python: python, script: referenceScript, args + ["--prompts", "\(prompts)", "--batch", "\(batch)",
+                                                                      "--threads", "\(threads)", "--runs", "\(runs)"],
+                      threads: threads)
     }
 }
-
-
-
-

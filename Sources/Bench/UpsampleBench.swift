@@ -144,7 +144,7 @@ struct UpsampleBench: ParsableCommand {
         let photo = upsampleBenchPhotoPath()
         let (iw, ih) = try upsampleBenchSize(memoryInput)
         let side = 5 * max(iw, ih) / 4
-        try upsampleBenchRun("ffmpeg", ["-y", "-v", "error", "-loop", "1", "-framerate", "24", "-i", photo, "-vf",
+        try runTool("ffmpeg", ["-y", "-v", "error", "-loop", "1", "-framerate", "24", "-i", photo, "-vf",
                                         "scale=\(side):\(side),crop=\(iw):\(ih):'\(side - iw)*n/\(2 * max(memoryFrames, 1))':\((side - ih) / 2),format=yuv420p",
                                         "-frames:v", "\(memoryFrames)", "-c:v", "libx264", "-crf", "16", tmp + "/in.mp4"])
         try "".write(toFile: tmp + "/reeld.toml", atomically: true, encoding: .utf8)
@@ -221,10 +221,6 @@ private func upsampleBenchPhotoPath() -> String {
     "Tests/UpsamplePluginTests/Fixtures/astronaut.png"
 }
 
-
-
-
-
 /// VmRSS and VmHWM of a process, in KiB.
 private func upsampleBenchRSS(pid: Int32) -> (current: Double, peak: Double) {
     let text = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
@@ -249,29 +245,8 @@ private func upsampleBenchEncoderPeakKiB(width: Int, height: Int, codec: [String
     return text.split(separator: "\n").last.flatMap { Double($0.trimmingCharacters(in: .whitespaces)) }
 }
 
-private func upsampleBenchRun(_ tool: String, _ args: [String]) throws {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = [tool] + args
-    try p.run()
-    p.waitUntilExit()
-    guard p.terminationStatus == 0 else { throw ValidationError("\(tool) failed (\(p.terminationStatus))") }
-}
-
 /// One JSON line from tools/bench/upsample_reference.py, or nil (printed as n/a) when it cannot run.
 private func upsampleBenchReference(python: String, script: String, net: String, w: Int, h: Int, threads: Int, frames: Int) -> JSON? {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = [python, script, net, "--width", "\(w)", "--height", "\(h)", "--threads", "\(threads)", "--frames", "\(frames)"]
-    var env = ProcessInfo.processInfo.environment
-    env["OMP_NUM_THREADS"] = "\(threads)"
-    p.environment = env
-    let out = Pipe()
-    p.standardOutput = out
-    do { try p.run() } catch { return nil }
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    guard p.terminationStatus == 0,
-          let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last else { return nil }
-    return try? JSON.parse(String(line))
+    referenceJSON(python: python, script: script, [net, "--width", "\(w)", "--height", "\(h)", "--threads", "\(threads)",
+                                                   "--frames", "\(frames)"], threads: threads)
 }

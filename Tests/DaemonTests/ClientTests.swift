@@ -6,20 +6,7 @@ import XCTest
 
 final class ClientTests: XCTestCase {
     func reel(_ args: [String], socket: String, cwd: String? = nil) throws -> (status: Int32, out: String, err: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: try BuildProducts.path("reel"))
-        p.arguments = args
-        var env = ProcessInfo.processInfo.environment
-        env["REEL_SOCKET"] = socket
-        p.environment = env
-        if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        try ClientProcess.run(args, socket: socket, cwd: cwd)
     }
 
     func testDaemonNotRunningIsExitCode3WithAHint() throws {

@@ -81,6 +81,41 @@ final class TextToVideoPluginTests: XCTestCase {
         XCTAssertTrue(ps.serialized().contains("tiny-wan"), ps.serialized())
     }
 
+    /// `reel generate` as a user runs it: a relative -o lands beside the client, --json streams the job's events
+    /// from its first (those that reach the client before job.submit's answer too) and ends with the finished job.
+    func testTheClientsGenerateCommand() throws {
+        let d = try startDaemon()
+        defer { _ = d.stop() }
+        let r = try ClientProcess.run(["generate", "a blue cube falls onto sand", "-o", "cube.mp4", "--model", "tiny-wan",
+                                       "--seed", "3", "--steps", "2", "--json"], socket: d.socket, cwd: d.outputDir)
+        XCTAssertEqual(r.status, 0, r.err)
+        let lines = try r.out.split(separator: "\n").map { try JSON.parse(String($0)) }
+        let job = try XCTUnwrap(lines.last)
+        XCTAssertEqual(job["state"], "done", "\(job)")
+        XCTAssertEqual(job["outputs"]?.arrayValue?.first?["path"]?.stringValue, d.outputDir + "/cube.mp4")
+        let events = lines.dropLast()
+        XCTAssertEqual(Set(events.compactMap { $0["params"]?["id"]?.stringValue }), [try XCTUnwrap(job["id"]?.stringValue)],
+                       "every event is this job's")
+        let states = events.filter { $0["method"] == "job.state" }.compactMap { $0["params"]?["state"]?.stringValue }
+        // A fresh daemon: the model loads first. "loading" is published as the runner takes the job, often before
+        // job.submit's answer reaches the client; the client keeps such early events for the stream.
+        XCTAssertEqual(states, ["loading", "running", "done"])
+        let steps = events.filter { $0["method"] == "job.progress" && $0["params"]?["phase"] == "denoise" }
+        XCTAssertEqual(steps.last?["params"]?["step"]?.intValue, 2)
+        let reader = try VideoReader(path: d.outputDir + "/cube.mp4")
+        var frames = 0
+        while try reader.next() != nil { frames += 1 }
+        XCTAssertEqual(frames, 9)
+
+        // --detach: the job id at once; `reel wait` follows it to the same file.
+        let detached = try ClientProcess.run(["generate", "a star", "-o", d.outputDir + "/star.mp4", "--model", "tiny-wan",
+                                              "--steps", "2", "--detach"], socket: d.socket)
+        XCTAssertEqual(detached.status, 0, detached.err)
+        let waited = try ClientProcess.run(["wait", detached.out.trimmingCharacters(in: .whitespacesAndNewlines)], socket: d.socket)
+        XCTAssertEqual(waited.status, 0, waited.err)
+        XCTAssertEqual(waited.out.trimmingCharacters(in: .whitespacesAndNewlines), d.outputDir + "/star.mp4")
+    }
+
     func testImageAndBadParams() throws {
         let d = try startDaemon()
         defer { _ = d.stop() }

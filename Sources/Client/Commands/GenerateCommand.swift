@@ -56,18 +56,8 @@ struct Generate: ParsableCommand {
             if let guidance { p["guidance"] = .double(guidance) }
             if let schedule { p["schedule"] = .string(schedule) }
             if let flowShift { p["flow_shift"] = .double(flowShift) }
-            var submit: JSONObject = ["method": "video.generate", "params": .object(p),
-                                      "model": .string(absoluteIfPath(model)), "subscribe": .bool(!detach)]
-            if let keepAlive { submit["keep_alive"] = keepAliveJSON(keepAlive) }
-            let conn = try global.connect()
-            let job: JSON
-            do { job = try conn.call("job.submit", .object(submit)) } catch let e as RPCError { throw ClientFailure(rpc: e) }
-            let id = job["id"]?.stringValue ?? ""
-            if detach {
-                if global.json { Printer.json(job) } else { print(id) }
-                return
-            }
-            try JobFollower(connection: conn, id: id, json: global.json, cancelOnInterrupt: true).follow()
+            try submitAndFollow(try global.connect(), method: "video.generate", params: p, model: absoluteIfPath(model),
+                                keepAlive: keepAlive, detach: detach, json: global.json)
         }
     }
 }

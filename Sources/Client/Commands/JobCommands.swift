@@ -37,22 +37,30 @@ struct Run: ParsableCommand {
                 }
                 p[key] = value
             }
-            var submit: JSONObject = ["method": .string(stage), "params": .object(p), "subscribe": .bool(!detach)]
-            if let model { submit["model"] = .string(absoluteIfPath(model)) }
-            if let keepAlive { submit["keep_alive"] = keepAliveJSON(keepAlive) }
-            // Events can arrive before the answer to job.submit: keep them for the follower.
-            var early: [RPCNotification] = []
-            conn.onNotification = { early.append($0) }
-            let job: JSON
-            do { job = try conn.call("job.submit", .object(submit)) } catch let e as RPCError { throw ClientFailure(rpc: e) }
-            let id = job["id"]?.stringValue ?? ""
-            if detach {
-                if global.json { Printer.json(job) } else { print(id) }
-                return
-            }
-            try JobFollower(connection: conn, id: id, json: global.json, cancelOnInterrupt: true).follow(early: early)
+            try submitAndFollow(conn, method: stage, params: p, model: model.map(absoluteIfPath), keepAlive: keepAlive,
+                                detach: detach, json: global.json)
         }
     }
+}
+
+/// job.submit, then (unless detached) follow the job to its end: what `run`, `generate` and `upsample` share.
+/// With detach, prints the job id (or the job, with --json) and returns while the job goes on.
+func submitAndFollow(_ conn: RPCConnection, method: String, params: JSONObject, model: String?, keepAlive: String?,
+                     detach: Bool, json: Bool) throws {
+    var submit: JSONObject = ["method": .string(method), "params": .object(params), "subscribe": .bool(!detach)]
+    if let model { submit["model"] = .string(model) }
+    if let keepAlive { submit["keep_alive"] = keepAliveJSON(keepAlive) }
+    // Events can arrive before the answer to job.submit: keep them for the follower.
+    var early: [RPCNotification] = []
+    conn.onNotification = { early.append($0) }
+    let job: JSON
+    do { job = try conn.call("job.submit", .object(submit)) } catch let e as RPCError { throw ClientFailure(rpc: e) }
+    let id = job["id"]?.stringValue ?? ""
+    if detach {
+        if json { Printer.json(job) } else { print(id) }
+        return
+    }
+    try JobFollower(connection: conn, id: id, json: json, cancelOnInterrupt: true).follow(early: early)
 }
 
 struct Wait: ParsableCommand {

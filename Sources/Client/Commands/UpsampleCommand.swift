@@ -59,19 +59,9 @@ struct Upsample: ParsableCommand {
             if let overlap { p["overlap"] = .int(Int64(overlap)) }
             if let quality { p["quality"] = .int(Int64(quality)) }
             if let preset { p["preset"] = .string(preset) }
-            var submit: JSONObject = ["method": "video.upsample", "params": .object(p),
-                                      "model": .string(Self.aliases[model] ?? absoluteIfPath(model)),
-                                      "subscribe": .bool(!detach)]
-            if let keepAlive { submit["keep_alive"] = keepAliveJSON(keepAlive) }
-            let conn = try global.connect()
-            let job: JSON
-            do { job = try conn.call("job.submit", .object(submit)) } catch let e as RPCError { throw ClientFailure(rpc: e) }
-            let id = job["id"]?.stringValue ?? ""
-            if detach {
-                if global.json { Printer.json(job) } else { print(id) }
-                return
-            }
-            try JobFollower(connection: conn, id: id, json: global.json, cancelOnInterrupt: true).follow()
+            try submitAndFollow(try global.connect(), method: "video.upsample", params: p,
+                                model: Self.aliases[model] ?? absoluteIfPath(model), keepAlive: keepAlive, detach: detach,
+                                json: global.json)
         }
     }
 
