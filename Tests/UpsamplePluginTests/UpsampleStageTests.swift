@@ -121,6 +121,27 @@ final class UpsampleStageTests: XCTestCase {
         XCTAssertEqual(resident["bytes"]?.intValue, Int64(weights + rifeWeights))
     }
 
+    /// `reel upsample` as a user runs it: the model's alias, a factor for the rate, the default output name beside
+    /// the input, and --json streaming the job's events from its first, ending with the finished job.
+    func testTheClientsUpsampleCommand() throws {
+        let d = try startUpsampleDaemon()
+        try Clips.panZoom("astronaut.png", to: d.outputDir + "/pan.mp4", frames: 4, audio: false)
+        let r = try ClientProcess.run(["upsample", "pan.mp4", "--scale", "2", "--fps", "x2", "--model", "animevideov3", "--json"],
+                                      socket: d.socket, cwd: d.outputDir)
+        XCTAssertEqual(r.status, 0, r.err)
+        let lines = try r.out.split(separator: "\n").map { try JSON.parse(String($0)) }
+        let job = try XCTUnwrap(lines.last)
+        XCTAssertEqual(job["state"], "done", "\(job)")
+        XCTAssertEqual(job["model"], "realesr-animevideov3-x4", "the alias names the imported model")
+        XCTAssertEqual(job["outputs"]?.arrayValue?.first?["path"]?.stringValue, d.outputDir + "/pan-x2.mp4")
+        XCTAssertEqual(job["result"]?["frames"], 8)
+        let states = lines.dropLast().filter { $0["method"] == "job.state" }.compactMap { $0["params"]?["state"]?.stringValue }
+        XCTAssertEqual(states, ["loading", "running", "done"], "a fresh daemon loads first; no event is lost")
+        let v = try XCTUnwrap(try Clips.ffprobe(d.outputDir + "/pan-x2.mp4")["streams"]?.arrayValue?.first)
+        XCTAssertEqual(v["width"], 128)
+        XCTAssertEqual(v["nb_read_frames"], "8")
+    }
+
     /// ×2 to a target rate into WebM: 6 frames at 8 fps become 9 at 12 fps; the picture is the
     /// network's ×4 reduced to ×2.
     func testScaleTwoToTargetFrameRateInWebM() throws {
