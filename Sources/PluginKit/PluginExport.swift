@@ -15,7 +15,7 @@ public enum PluginExport {
     // One plugin per library (each library links its own copy of this module).
     nonisolated(unsafe) static var plugin: ReelPlugin?
     nonisolated(unsafe) static var descriptorPointer: UnsafeMutablePointer<reel_plugin>?
-    static let lock = Mutex()
+    static let lock = PthreadMutex()
 
     public static func descriptor(for make: @autoclosure () -> ReelPlugin, hostABI: UInt32) -> UnsafeRawPointer? {
         lock.locked {
@@ -102,15 +102,4 @@ private let exportRun: @convention(c) (UnsafePointer<CChar>?, UnsafeMutableRawPo
         host.pointee.set_result(host.pointee.ctx, result.serialized())
         return Int32(REEL_OK.rawValue)
     } catch { return PluginExport.report(error, host) }
-}
-
-/// A pthread mutex (the plugin must not depend on Foundation or NIO).
-final class Mutex: @unchecked Sendable {
-    private var m = pthread_mutex_t()
-    init() { pthread_mutex_init(&m, nil) }
-    func locked<T>(_ body: () throws -> T) rethrows -> T {
-        pthread_mutex_lock(&m)
-        defer { pthread_mutex_unlock(&m) }
-        return try body()
-    }
 }

@@ -177,14 +177,3 @@ enum ModelFootprint {
         return (fileSize(dir + "/model.safetensors") ?? 0) + 512 * mib
     }
 }
-
-/// A pthread mutex (no Foundation locks in the hot path of a plugin).
-final class PthreadMutex: @unchecked Sendable {
-    private var m = pthread_mutex_t()
-    init() { pthread_mutex_init(&m, nil) }
-    func locked<T>(_ body: () throws -> T) rethrows -> T {
-        pthread_mutex_lock(&m)
-        defer { pthread_mutex_unlock(&m) }
-        return try body()
-    }
-}
