@@ -95,8 +95,9 @@ struct MediaBench: ParsableCommand {
                 oursCPU: ours.map(\.cpu).min()! / n, referenceCPU: reference.map(\.cpu).min()! / n)
         }
         let rows: [Row] = [
-            row("encode 1080p RGB float -> H.264 MP4", encodeOurs, encodeCLI),
-            row("decode 1080p H.264 MP4 -> RGB float", decodeOurs, decodeCLI),
+            // Named by the size measured ("1080p" at the default 1920x1080).
+            row("encode \(height)p RGB float -> H.264 MP4", encodeOurs, encodeCLI),
+            row("decode \(height)p H.264 MP4 -> RGB float", decodeOurs, decodeCLI),
             row("decode, reference: CLI to 8-bit RGB (gbrp)", decodeOurs, decodeCLI8),
         ]
         let settingsText = "libx264 preset=\(preset) crf=\(crf) threads=\(threads), yuv420p, \(frames) frames \(width)x\(height)"
