@@ -12,6 +12,8 @@
 # autoencoder with dit's transformer, the manifest naming both. Neither process alone keeps the GPU busy (small
 # kernels, Python between them), which is why they run side by side rather than one after the other.
 # COMMIT names the training code's commit in the manifests where the tree has no .git (a device's copy).
+# For the PSNR target, train the encoder too: `run_all` with --vae-steps (docs/models.md, "What is missing");
+# here the encoder stays frozen, which is what lets the two halves train at once.
 set -euo pipefail
 R=$1 MINILM=$2 BUDGET=$3 CLIPS=${4:-8192} FROM=${5:-models/reel-t2v-default}
 WORKERS=${WORKERS:-$(nproc)}
