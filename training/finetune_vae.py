@@ -116,7 +116,7 @@ def main(argv=None):
 
     average = copy.deepcopy(vae).eval().requires_grad_(False) if a.ema else None
     start = copy.deepcopy(vae).eval().requires_grad_(False) if a.encoder else None   # the latents it moves from
-    latents_std = torch.tensor(vae.config.latents_std).view(1, -1, 1, 1, 1)
+    latents_std = torch.tensor(vae.config.latents_std).view(1, -1, 1, 1, 1) if a.encoder else None
 
     def evaluate(model) -> float:
         was_training = model.training

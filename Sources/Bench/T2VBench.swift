@@ -64,13 +64,13 @@ struct T2VBench: ParsableCommand {
 
         var ref: JSON? = nil
         if !noReference {
-            ref = referenceJSON(python: python, script: script,
-                                ["--model", model, "--threads", "\(n)", "--width", "\(w)", "--height", "\(h)", "--frames", "\(f)",
-                                 "--steps", "\(steps)", "--guidance", "\(guidance)", "--text-tokens", "\(textTokens)",
-                                 "--repeats", "\(repeats)"], threads: n, quiet: true)
-            guard ref != nil else {
+            guard let r = referenceJSON(python: python, script: script,
+                                        ["--model", model, "--threads", "\(n)", "--width", "\(w)", "--height", "\(h)",
+                                         "--frames", "\(f)", "--steps", "\(steps)", "--guidance", "\(guidance)",
+                                         "--text-tokens", "\(textTokens)", "--repeats", "\(repeats)"], threads: n, quiet: true) else {
                 throw ValidationError("the diffusers reference (\(script)) failed; run it by hand to see why, or pass --no-reference")
             }
+            ref = r
         }
         let refStep = ref?["step_seconds"]?.doubleValue, refTotal = ref?["total_seconds"]?.doubleValue
         let refDecode = ref?["decode_seconds"]?.doubleValue

@@ -20,6 +20,8 @@ from ..trainers import frames_to_tensor
 from .benchmark import decode8
 from .vae_errors import clip_set_arguments, split_errors
 
+SPLIT = ("psnr", "boxes_psnr", "backdrop_psnr")     # of split_errors: the clip, the objects' boxes, the backdrop
+
 
 def fit_latents(vae, frames: np.ndarray, truth: dict, steps: int, lr: float, report=(0,), amp: bool = True):
     """Refines one clip's latents through the frozen decoder. Returns ({step: split_errors(...)} at the `report`
@@ -63,14 +65,11 @@ def main(argv=None):
         started = time.time()
         seen, moved = fit_latents(vae, r.frames, r.truth, a.steps, a.lr, report)
         rows.append({"background": spec.background, "moved": moved,
-                     "steps": {s: {k: seen[s][k] for k in ("psnr", "boxes_psnr", "backdrop_psnr")} for s in report}})
-        cells = "  ".join(f"{seen[s]['psnr']:5.2f} / {seen[s]['boxes_psnr']:5.2f} / {seen[s]['backdrop_psnr']:5.2f}"
-                          for s in report)
+                     "steps": {s: {k: seen[s][k] for k in SPLIT} for s in report}})
+        cells = "  ".join(" / ".join(f"{seen[s][k]:5.2f}" for k in SPLIT) for s in report)
         print(f"{i:4d}  {spec.background:8s}  {moved:.2f}  {cells}  ({time.time() - started:.0f} s)", flush=True)
-    mean = {s: {k: float(np.mean([r["steps"][s][k] for r in rows])) for k in ("psnr", "boxes_psnr", "backdrop_psnr")}
-            for s in report}
-    print("mean              " + "  ".join(f"{mean[s]['psnr']:5.2f} / {mean[s]['boxes_psnr']:5.2f} / "
-                                         f"{mean[s]['backdrop_psnr']:5.2f}" for s in report))
+    mean = {s: {k: float(np.mean([r["steps"][s][k] for r in rows])) for k in SPLIT} for s in report}
+    print("mean              " + "  ".join(" / ".join(f"{mean[s][k]:5.2f}" for k in SPLIT) for s in report))
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"vae": a.vae, "clips": a.clips, "seed": a.seed, "steps": a.steps, "lr": a.lr, "mean": mean,

@@ -29,8 +29,13 @@ def object_mask(truth: dict, shape: tuple[int, int, int], margin: int = 2) -> np
     return mask
 
 
+def psnr_of_mse(mse: float) -> float:
+    """PSNR in dB of a mean squared error in 8-bit levels."""
+    return float(10 * np.log10(255.0 ** 2 / max(mse, 1e-10)))
+
+
 def psnr_of(sq_err: np.ndarray) -> float:
-    return float(10 * np.log10(255.0 ** 2 / max(float(sq_err.mean()), 1e-10)))
+    return psnr_of_mse(float(sq_err.mean()))
 
 
 def split_errors(frames: np.ndarray, rec8: np.ndarray, truth: dict, margin: int = 2) -> dict:
@@ -42,20 +47,19 @@ def split_errors(frames: np.ndarray, rec8: np.ndarray, truth: dict, margin: int 
         own = object_mask({"objects": [o]}, err.shape, margin)
         objects.append({"motion": o["motion"], "size": o["size"], "shape": o["shape"], "psnr": psnr_of(err[own])})
     # per frame: the squared error summed inside the boxes and on the backdrop, and their pixel counts, to pool
-    frames_sums = [[float(err[t][mask[t]].sum()), int(mask[t].sum()), float(err[t][~mask[t]].sum()), int((~mask[t]).sum())]
-                   for t in range(len(err))]
+    frame_sums = [[float(e[m].sum()), int(m.sum()), float(e[~m].sum()), int((~m).sum())] for e, m in zip(err, mask)]
     return {"psnr": psnr_of(err), "box_fraction": float(mask.mean()),
             "box_error_share": float(err[mask].sum() / max(err.sum(), 1e-10)),
             "backdrop_psnr": psnr_of(err[~mask]) if (~mask).any() else float("inf"),
             "boxes_psnr": psnr_of(err[mask]) if mask.any() else float("inf"),
             # the clip's PSNR had the boxes come back exactly
-            "psnr_boxes_perfect": psnr_of(np.where(mask, 0.0, err)), "objects": objects, "frame_sums": frames_sums}
+            "psnr_boxes_perfect": psnr_of(np.where(mask, 0.0, err)), "objects": objects, "frame_sums": frame_sums}
 
 
 def by_frame(clips: list[dict]) -> list[tuple[float, float, float]]:
     """Each frame's PSNR over all the clips pooled: (whole frame, inside the boxes, backdrop)."""
     sums = np.array([c["frame_sums"] for c in clips], np.float64).sum(0)       # (T, 4)
-    pooled = lambda sq, n: psnr_of(np.array([sq / max(n, 1)]))
+    pooled = lambda sq, n: psnr_of_mse(sq / max(n, 1))
     return [(pooled(b + d, nb + nd), pooled(b, nb), pooled(d, nd)) for b, nb, d, nd in sums]
 
 
