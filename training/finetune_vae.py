@@ -24,6 +24,7 @@ import time
 import numpy as np
 import torch
 
+from .common import keep_freed_memory
 from .data import build, render_with_truth
 from .eval.benchmark import vae_psnr
 from .losses import psnr
@@ -99,6 +100,7 @@ def main(argv=None):
         ap.error("--encoder trains the encoder alone (not with --whole, --widen or --object-crop)")
     if a.anchor and not a.encoder:
         ap.error("--anchor goes with --encoder")
+    keep_freed_memory()
     from diffusers import AutoencoderKLWan
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)

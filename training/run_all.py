@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .common import device as pick_device, plot_losses, seed_everything, write_json, LossLog
+from .common import device as pick_device, keep_freed_memory, plot_losses, seed_everything, write_json, LossLog
 from .data import load_or_build
 from .models import DiTConfig, VAEConfig, TINY_DIT, TINY_VAE, count, make_dit, make_vae
 from .text_encoder import MiniLM
@@ -158,6 +158,7 @@ def main(argv=None):
     ap.add_argument("--init-from", type=Path, help="start from an exported model's weights (weights only: "
                     "optimiser and schedule start afresh; with --vae-steps 0 its encoder and latent statistics stay)")
     a = ap.parse_args(argv)
+    keep_freed_memory()
 
     dev = pick_device()
     if dev == "cuda":

@@ -17,6 +17,7 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from .common import LossLog, lr_at, load_checkpoint, save_checkpoint
 from .losses import kl, outlier_penalty, psnr
+from . import whole_clip
 
 
 def frames_to_tensor(frames, device) -> torch.Tensor:
@@ -105,11 +106,12 @@ def autoencoder_loss(vae, x: torch.Tensor, *, train_encoder: bool, kl_weight: fl
     a small KL and the optional outlier penalty when the encoder trains (its posterior is sampled, or with
     `sample` False read at its mean, as in use); l1_weight 0 leaves the MSE alone, which is what PSNR measures.
     With the encoder frozen the decoder reads the posterior means (or `latents`, when given). Returns (loss, the
-    reconstruction in fp32, its parts; parts["mean"] holds the posterior means when the encoder trains)."""
+    reconstruction in fp32, its parts; parts["mean"] holds the posterior means when the encoder trains).
+    The clips go through whole (`whole_clip`: what diffusers' chunked loop computes, in one pass per half)."""
     mean = None
     with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp):
         if train_encoder:
-            mean, logvar = vae._encode(x).chunk(2, dim=1)
+            mean, logvar = whole_clip.encode(vae, x).chunk(2, dim=1)
             logvar = logvar.clamp(-30, 20)
             z = mean + torch.randn_like(mean) * (0.5 * logvar).exp() if sample else mean
             lk = kl(mean.float(), logvar.float())
@@ -117,9 +119,9 @@ def autoencoder_loss(vae, x: torch.Tensor, *, train_encoder: bool, kl_weight: fl
         else:
             if latents is None:
                 with torch.no_grad():
-                    latents = vae._encode(x).chunk(2, dim=1)[0]
+                    latents = whole_clip.encode(vae, x).chunk(2, dim=1)[0]
             z, lk, lo = latents, torch.zeros((), device=x.device), torch.zeros((), device=x.device)
-        rec = vae.decode(z).sample.float()
+        rec = whole_clip.decode(vae, z).float()
     l1, l2 = F.l1_loss(rec, x), F.mse_loss(rec, x)
     return l1_weight * l1 + l2 + kl_weight * lk + opl_weight * lo, rec, {"l1": l1, "kl": lk, "opl": lo, "mean": mean}
 

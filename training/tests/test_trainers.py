@@ -106,6 +106,42 @@ class WidenDecoderTests(unittest.TestCase):
         self.assertFalse(torch.allclose(w[:c], w[c:]))
 
 
+class WholeClipTests(unittest.TestCase):
+    def test_whole_clips_compute_what_the_chunked_loop_does_and_train_alike(self):
+        from diffusers import AutoencoderKLWan
+        from training import whole_clip
+        for residual in (False, True):         # the committed layout, and Wan 2.2's parameter-free shortcuts
+            torch.manual_seed(0)
+            vae = AutoencoderKLWan(base_dim=8, z_dim=16, dim_mult=[1, 2, 4, 4], num_res_blocks=1,
+                                   temperal_downsample=[False, True, True], is_residual=residual)
+            with torch.no_grad():              # every weight away from its initial value, so no layer is silent
+                for p in vae.parameters():
+                    p.add_(torch.randn_like(p) * 0.1)
+            for frames in (1, 5, 17):
+                x = torch.rand(2, 3, frames, 16, 24) * 2 - 1
+                with torch.no_grad():
+                    h, w = vae._encode(x), whole_clip.encode(vae, x)
+                    self.assertEqual(h.shape, w.shape)
+                    self.assertLess((h - w).abs().max().item(), 1e-5 * h.abs().max().item(), (residual, frames))
+                    z = h.chunk(2, dim=1)[0]
+                    a, b = vae.decode(z).sample, whole_clip.decode(vae, z)
+                self.assertEqual(a.shape, b.shape)
+                self.assertGreater(a.std().item(), 1e-2)
+                self.assertLess((a - b).abs().max().item(), 1e-5, (residual, frames))
+            # the gradients of a reconstruction loss agree too, encoder and decoder
+            x = torch.rand(1, 3, 9, 16, 16) * 2 - 1
+            grads = []
+            for enc, dec in ((vae._encode, lambda z: vae.decode(z).sample),
+                             (lambda x: whole_clip.encode(vae, x), lambda z: whole_clip.decode(vae, z))):
+                vae.zero_grad()
+                torch.nn.functional.mse_loss(dec(enc(x).chunk(2, dim=1)[0]), x).backward()
+                grads.append(torch.cat([p.grad.flatten() for p in vae.parameters() if p.grad is not None]))
+            self.assertEqual(grads[0].shape, grads[1].shape)
+            self.assertLess((grads[0] - grads[1]).abs().max().item(), 1e-4 * grads[0].abs().max().item())
+        with self.assertRaises(ValueError):    # the chunked loop's four-frame chunks need 4k+1 frames
+            whole_clip.encode(vae, torch.zeros(1, 3, 6, 16, 16))
+
+
 class DiTTrainerTests(unittest.TestCase):
     def test_cpu_bf16_steps_learn_and_resume(self):
         """bf16 autocast on the CPU (--cpu-bf16): finite flow-matching loss, weights move, EMA and step resume."""

@@ -1,0 +1,83 @@
+"""How fast the autoencoder trains here: seconds per clip of one optimisation step of the committed autoencoder
+on whole 17x64x64 clips (bf16 autocast, AdamW), through diffusers' chunked loop and through `whole_clip`, with
+glibc's default allocator settings and with `keep_freed_memory`; each setting in a fresh process, since the
+allocator's settings hold for a whole process.
+
+    python -m training.step_speed [--model models/reel-t2v-default] [--batch 4] [--steps 8] [--decoder]
+
+Prints one line per setting (median of the steps after two warm-up steps, and the process's user and system CPU
+seconds), then one JSON line with every figure.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+
+def one(model: str, path: str, tuned: bool, batch: int, steps: int, decoder: bool) -> dict:
+    import torch
+    from diffusers import AutoencoderKLWan
+
+    from . import whole_clip
+    from .common import keep_freed_memory
+
+    if tuned:
+        keep_freed_memory()
+    torch.manual_seed(0)
+    vae = AutoencoderKLWan.from_pretrained(f"{model}/vae").float()
+    params = list(vae.decoder.parameters()) + list(vae.post_quant_conv.parameters()) if decoder else vae.parameters()
+    opt = torch.optim.AdamW(params, lr=1e-6)
+    x = torch.rand(batch, 3, 17, 64, 64) * 2 - 1
+    if path == "whole":
+        encode, decode = (lambda x: whole_clip.encode(vae, x)), (lambda z: whole_clip.decode(vae, z))
+    else:                                           # diffusers' own loop, chunk by chunk
+        encode, decode = vae._encode, (lambda z: vae.decode(z).sample)
+    times = []
+    for _ in range(steps + 2):
+        t = time.perf_counter()
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            with torch.no_grad() if decoder else contextlib.nullcontext():
+                z = encode(x).chunk(2, dim=1)[0]
+            rec = decode(z).float()
+        loss = torch.nn.functional.l1_loss(rec, x) + torch.nn.functional.mse_loss(rec, x)
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        times.append(time.perf_counter() - t)
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    return {"path": path, "allocator": "kept" if tuned else "default", "batch": batch,
+            "s_per_clip": statistics.median(times[2:]) / batch, "user_s": use.ru_utime, "sys_s": use.ru_stime}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="models/reel-t2v-default")
+    ap.add_argument("--batch", type=int, default=4)
+    ap.add_argument("--steps", type=int, default=8)
+    ap.add_argument("--decoder", action="store_true", help="the decoder alone trains (the encoder frozen)")
+    ap.add_argument("--one", nargs=2, metavar=("PATH", "ALLOCATOR"), help=argparse.SUPPRESS)
+    a = ap.parse_args(argv)
+    if a.one:
+        print(json.dumps(one(a.model, a.one[0], a.one[1] == "kept", a.batch, a.steps, a.decoder)))
+        return
+    rows = []
+    for path in ("chunked", "whole"):
+        for allocator in ("default", "kept"):
+            cmd = [sys.executable, "-m", "training.step_speed", "--one", path, allocator, "--model", a.model,
+                   "--batch", str(a.batch), "--steps", str(a.steps)] + (["--decoder"] if a.decoder else [])
+            out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+            r = json.loads(out.strip().splitlines()[-1])
+            rows.append(r)
+            print(f"{path:8s} allocator {allocator:8s} batch {a.batch}: {r['s_per_clip']:.3f} s per clip "
+                  f"(process: user {r['user_s']:.0f} s, sys {r['sys_s']:.0f} s)", flush=True)
+    print(json.dumps({"decoder_only": a.decoder, "rows": rows}))
+
+
+if __name__ == "__main__":
+    main()
