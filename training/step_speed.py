@@ -4,6 +4,7 @@ glibc's default allocator settings and with `keep_freed_memory`; each setting in
 allocator's settings hold for a whole process.
 
     python -m training.step_speed [--model models/reel-t2v-default] [--batch 4] [--steps 8] [--decoder]
+    python -m training.step_speed --transformer [--batch 256]   # the transformer's step, per clip, both allocators
 
 Prints one line per setting (median of the steps after two warm-up steps, and the process's user and system CPU
 seconds), then one JSON line with every figure.
@@ -18,6 +19,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 
 def one(model: str, path: str, tuned: bool, batch: int, steps: int, decoder: bool) -> dict:
@@ -55,28 +57,61 @@ def one(model: str, path: str, tuned: bool, batch: int, steps: int, decoder: boo
             "s_per_clip": statistics.median(times[2:]) / batch, "user_s": use.ru_utime, "sys_s": use.ru_stime}
 
 
+def one_transformer(model: str, tuned: bool, batch: int, steps: int) -> dict:
+    """A flow-matching step of the committed transformer (bf16 autocast, as --cpu-bf16) on random latents."""
+    import tempfile
+
+    import torch
+    from diffusers import WanTransformer3DModel
+
+    from .common import keep_freed_memory
+    from .sample import load_component
+    from .trainers import DiTTrainer
+
+    if tuned:
+        keep_freed_memory()
+    torch.manual_seed(0)
+    dit = load_component(WanTransformer3DModel, Path(model) / "transformer").train()
+    latents, text = torch.randn(4 * batch, 16, 5, 8, 8), torch.randn(4 * batch, 3, 16, 384).half()
+    times = []
+    with tempfile.TemporaryDirectory() as run:
+        trainer = DiTTrainer(dit, latents, text, torch.zeros(16, 384).half(), run, batch=batch,
+                             total_steps=steps + 2, cpu_amp=True)
+        for _ in range(steps + 2):
+            t = time.perf_counter()
+            trainer.step()
+            times.append(time.perf_counter() - t)
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    return {"path": "transformer", "allocator": "kept" if tuned else "default", "batch": batch,
+            "s_per_clip": statistics.median(times[2:]) / batch, "user_s": use.ru_utime, "sys_s": use.ru_stime}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="models/reel-t2v-default")
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--steps", type=int, default=8)
     ap.add_argument("--decoder", action="store_true", help="the decoder alone trains (the encoder frozen)")
+    ap.add_argument("--transformer", action="store_true", help="the transformer's step instead")
     ap.add_argument("--one", nargs=2, metavar=("PATH", "ALLOCATOR"), help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.one:
-        print(json.dumps(one(a.model, a.one[0], a.one[1] == "kept", a.batch, a.steps, a.decoder)))
+        kept = a.one[1] == "kept"
+        r = one_transformer(a.model, kept, a.batch, a.steps) if a.one[0] == "transformer" else \
+            one(a.model, a.one[0], kept, a.batch, a.steps, a.decoder)
+        print(json.dumps(r))
         return
     rows = []
-    for path in ("chunked", "whole"):
+    for path in ("transformer",) if a.transformer else ("chunked", "whole"):
         for allocator in ("default", "kept"):
             cmd = [sys.executable, "-m", "training.step_speed", "--one", path, allocator, "--model", a.model,
                    "--batch", str(a.batch), "--steps", str(a.steps)] + (["--decoder"] if a.decoder else [])
             out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
             r = json.loads(out.strip().splitlines()[-1])
             rows.append(r)
-            print(f"{path:8s} allocator {allocator:8s} batch {a.batch}: {r['s_per_clip']:.3f} s per clip "
+            print(f"{path:11s} allocator {allocator:8s} batch {a.batch}: {r['s_per_clip']:.4f} s per clip "
                   f"(process: user {r['user_s']:.0f} s, sys {r['sys_s']:.0f} s)", flush=True)
-    print(json.dumps({"decoder_only": a.decoder, "rows": rows}))
+    print(json.dumps({"decoder_only": a.decoder, "transformer": a.transformer, "rows": rows}))
 
 
 if __name__ == "__main__":
