@@ -28,11 +28,11 @@ def keep_freed_memory():
 
     A training step frees and allocates the same large activations every step. By default glibc serves blocks
     over its mmap threshold (adaptive, at most 32 MiB) with fresh mappings and trims its heaps after frees, so
-    every step paid the kernel to map, fault in and zero those pages again: on the autoencoder's whole-clip steps
-    (`whole_clip`) a third of the CPU time went to the kernel at batch 4, and at batch 8, whose activations pass
-    32 MiB, steps took three times as long. Equivalent to MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=2G
-    MALLOC_TOP_PAD_=1G in the environment; the memory stays with the process until it exits. Does nothing
-    outside glibc."""
+    every step paid the kernel to map, fault in and zero those pages again: on the autoencoder's whole-clip
+    steps (`whole_clip`) a quarter of the CPU time went to the kernel at batch 4, and at batch 8, whose
+    activations pass 32 MiB, half of it, the steps taking three times as long (`python -m training.step_speed`).
+    As MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=2G MALLOC_TOP_PAD_=1G in the environment would; the memory stays
+    with the process until it exits. Does nothing outside glibc."""
     import ctypes
     import ctypes.util
     try:
