@@ -1,7 +1,8 @@
 """How fast the autoencoder trains here: seconds per clip of one optimisation step of the committed autoencoder
 on whole 17x64x64 clips (bf16 autocast, AdamW), through diffusers' chunked loop and through `whole_clip`, with
 glibc's default allocator settings and with `keep_freed_memory`; each setting in a fresh process, since the
-allocator's settings hold for a whole process.
+allocator's settings hold for a whole process. On a machine with a GPU it measures the GPU (the allocator then
+only touches the host's memory; compare the two paths).
 
     python -m training.step_speed [--model models/reel-t2v-default] [--batch 4] [--steps 8] [--decoder]
     python -m training.step_speed --transformer [--batch 256]   # the transformer's step, per clip, both allocators
@@ -22,20 +23,27 @@ import time
 from pathlib import Path
 
 
+def sync(dev: str):
+    import torch
+    if dev == "cuda":
+        torch.cuda.synchronize()
+
+
 def one(model: str, path: str, tuned: bool, batch: int, steps: int, decoder: bool) -> dict:
     import torch
     from diffusers import AutoencoderKLWan
 
     from . import whole_clip
-    from .common import keep_freed_memory
+    from .common import device as pick_device, keep_freed_memory
 
     if tuned:
         keep_freed_memory()
     torch.manual_seed(0)
-    vae = AutoencoderKLWan.from_pretrained(f"{model}/vae").float()
+    dev = pick_device()
+    vae = AutoencoderKLWan.from_pretrained(f"{model}/vae").float().to(dev)
     params = list(vae.decoder.parameters()) + list(vae.post_quant_conv.parameters()) if decoder else vae.parameters()
     opt = torch.optim.AdamW(params, lr=1e-6)
-    x = torch.rand(batch, 3, 17, 64, 64) * 2 - 1
+    x = torch.rand(batch, 3, 17, 64, 64, device=dev) * 2 - 1
     if path == "whole":
         encode, decode = (lambda x: whole_clip.encode(vae, x)), (lambda z: whole_clip.decode(vae, z))
     else:                                           # diffusers' own loop, chunk by chunk
@@ -43,7 +51,7 @@ def one(model: str, path: str, tuned: bool, batch: int, steps: int, decoder: boo
     times = []
     for _ in range(steps + 2):
         t = time.perf_counter()
-        with torch.autocast("cpu", dtype=torch.bfloat16):
+        with torch.autocast(dev, dtype=torch.bfloat16):
             with torch.no_grad() if decoder else contextlib.nullcontext():
                 z = encode(x).chunk(2, dim=1)[0]
             rec = decode(z).float()
@@ -51,9 +59,10 @@ def one(model: str, path: str, tuned: bool, batch: int, steps: int, decoder: boo
         loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
+        sync(dev)
         times.append(time.perf_counter() - t)
     use = resource.getrusage(resource.RUSAGE_SELF)
-    return {"path": path, "allocator": "kept" if tuned else "default", "batch": batch,
+    return {"path": path, "allocator": "kept" if tuned else "default", "batch": batch, "device": dev,
             "s_per_clip": statistics.median(times[2:]) / batch, "user_s": use.ru_utime, "sys_s": use.ru_stime}
 
 
@@ -64,25 +73,28 @@ def one_transformer(model: str, tuned: bool, batch: int, steps: int) -> dict:
     import torch
     from diffusers import WanTransformer3DModel
 
-    from .common import keep_freed_memory
+    from .common import device as pick_device, keep_freed_memory
     from .sample import load_component
     from .trainers import DiTTrainer
 
     if tuned:
         keep_freed_memory()
     torch.manual_seed(0)
-    dit = load_component(WanTransformer3DModel, Path(model) / "transformer").train()
-    latents, text = torch.randn(4 * batch, 16, 5, 8, 8), torch.randn(4 * batch, 3, 16, 384).half()
+    dev = pick_device()
+    dit = load_component(WanTransformer3DModel, Path(model) / "transformer").train().to(dev)
+    latents = torch.randn(4 * batch, 16, 5, 8, 8, device=dev)
+    text = torch.randn(4 * batch, 3, 16, 384, device=dev).half()
     times = []
     with tempfile.TemporaryDirectory() as run:
-        trainer = DiTTrainer(dit, latents, text, torch.zeros(16, 384).half(), run, batch=batch,
-                             total_steps=steps + 2, cpu_amp=True)
+        trainer = DiTTrainer(dit, latents, text, torch.zeros(16, 384, device=dev).half(), run, batch=batch,
+                             total_steps=steps + 2, device=dev, cpu_amp=True)
         for _ in range(steps + 2):
             t = time.perf_counter()
             trainer.step()
+            sync(dev)
             times.append(time.perf_counter() - t)
     use = resource.getrusage(resource.RUSAGE_SELF)
-    return {"path": "transformer", "allocator": "kept" if tuned else "default", "batch": batch,
+    return {"path": "transformer", "allocator": "kept" if tuned else "default", "batch": batch, "device": dev,
             "s_per_clip": statistics.median(times[2:]) / batch, "user_s": use.ru_utime, "sys_s": use.ru_stime}
 
 
@@ -109,7 +121,7 @@ def main(argv=None):
             out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
             r = json.loads(out.strip().splitlines()[-1])
             rows.append(r)
-            print(f"{path:11s} allocator {allocator:8s} batch {a.batch}: {r['s_per_clip']:.4f} s per clip "
+            print(f"{path:11s} allocator {allocator:8s} batch {a.batch} on {r['device']}: {r['s_per_clip']:.4f} s per clip "
                   f"(process: user {r['user_s']:.0f} s, sys {r['sys_s']:.0f} s)", flush=True)
     print(json.dumps({"decoder_only": a.decoder, "transformer": a.transformer, "rows": rows}))
 
