@@ -93,7 +93,7 @@ def markdown(res: dict, vae: dict | None) -> str:
 def main(argv=None):
     from ..sample import load_pipeline, generate, defaults
     from ..text_encoder import MiniLM
-    from ..common import device as pick_device
+    from ..common import device as pick_device, keep_freed_memory
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", type=Path, required=True)
     ap.add_argument("--minilm", type=Path, required=True, help="the fetched MiniLM directory")
@@ -107,6 +107,7 @@ def main(argv=None):
                     help="clips per prompt (its seed, seed+1, ...): 100 prompts alone leave a standard error of ~4 "
                          "points near 85%%, so comparing two models needs more clips, paired (python -m training.eval.paired)")
     a = ap.parse_args(argv)
+    keep_freed_memory()
     dev = pick_device()
     a.out.mkdir(parents=True, exist_ok=True)
     d = defaults(a.model)

@@ -16,6 +16,7 @@ import time
 import numpy as np
 import torch
 
+from ..common import keep_freed_memory
 from ..trainers import frames_to_tensor
 from .benchmark import decode8
 from .vae_errors import clip_set_arguments, split_errors
@@ -54,6 +55,7 @@ def main(argv=None):
     ap.add_argument("--report", default="0,25,100,400", help="the steps to measure at")
     ap.add_argument("--json", help="write every clip's figures here")
     a = ap.parse_args(argv)
+    keep_freed_memory()
     from diffusers import AutoencoderKLWan
     from ..data import render_with_truth
     torch.set_num_threads(a.threads)

@@ -12,6 +12,7 @@ import json
 import time
 from pathlib import Path
 
+from ..common import keep_freed_memory
 from ..sample import defaults, generate, load_pipeline
 from ..text_encoder import MiniLM
 from ..world import eval_prompts
@@ -52,6 +53,7 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=5000, help="the validation draw of eval_prompts")
     ap.add_argument("--out", type=Path, required=True)
     a = ap.parse_args(argv)
+    keep_freed_memory()
 
     d = defaults(a.model)
     val = eval_prompts(seed=a.seed)[: a.limit]

@@ -15,6 +15,7 @@ import json
 import numpy as np
 import torch
 
+from ..common import keep_freed_memory
 from ..trainers import frames_to_tensor
 from .benchmark import round_trip8, sample_sheet
 
@@ -86,6 +87,7 @@ def main(argv=None):
     ap.add_argument("--sheet-clips", default="1,6,15", help="which clips the sheet shows")
     ap.add_argument("--json", help="write every clip's figures here")
     a = ap.parse_args(argv)
+    keep_freed_memory()
     from diffusers import AutoencoderKLWan
     from ..data import render_with_truth
     torch.set_num_threads(a.threads)
