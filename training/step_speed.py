@@ -6,6 +6,7 @@ only touches the host's memory; compare the two paths).
 
     python -m training.step_speed [--model models/reel-t2v-default] [--batch 4] [--steps 8] [--decoder]
     python -m training.step_speed --transformer [--batch 256]   # the transformer's step, per clip, both allocators
+    python -m training.step_speed --compile [--transformer]     # whole clips (or the transformer) torch.compile'd
 
 Prints one line per setting (median of the steps after two warm-up steps, and the process's user and system CPU
 seconds), then one JSON line with every figure.
@@ -29,7 +30,7 @@ def sync(dev: str):
         torch.cuda.synchronize()
 
 
-def one(model: str, path: str, tuned: bool, batch: int, steps: int, decoder: bool) -> dict:
+def one(model: str, path: str, tuned: bool, batch: int, steps: int, decoder: bool, compiled: bool = False) -> dict:
     import torch
     from diffusers import AutoencoderKLWan
 
@@ -48,7 +49,9 @@ def one(model: str, path: str, tuned: bool, batch: int, steps: int, decoder: boo
         encode, decode = (lambda x: whole_clip.encode(vae, x)), (lambda z: whole_clip.decode(vae, z))
     else:                                           # diffusers' own loop, chunk by chunk
         encode, decode = vae._encode, (lambda z: vae.decode(z).sample)
-    times = []
+    if compiled:
+        encode, decode = torch.compile(encode), torch.compile(decode)
+    times, started = [], time.perf_counter()
     for _ in range(steps + 2):
         t = time.perf_counter()
         with torch.autocast(dev, dtype=torch.bfloat16):
@@ -62,11 +65,12 @@ def one(model: str, path: str, tuned: bool, batch: int, steps: int, decoder: boo
         sync(dev)
         times.append(time.perf_counter() - t)
     use = resource.getrusage(resource.RUSAGE_SELF)
-    return {"path": path, "allocator": "kept" if tuned else "default", "batch": batch, "device": dev,
-            "s_per_clip": statistics.median(times[2:]) / batch, "user_s": use.ru_utime, "sys_s": use.ru_stime}
+    return {"path": path + (" compiled" if compiled else ""), "allocator": "kept" if tuned else "default",
+            "batch": batch, "device": dev, "s_per_clip": statistics.median(times[2:]) / batch,
+            "first_step_s": times[0], "user_s": use.ru_utime, "sys_s": use.ru_stime}
 
 
-def one_transformer(model: str, tuned: bool, batch: int, steps: int) -> dict:
+def one_transformer(model: str, tuned: bool, batch: int, steps: int, compiled: bool = False) -> dict:
     """A flow-matching step of the committed transformer (bf16 autocast, as --cpu-bf16) on random latents."""
     import tempfile
 
@@ -82,6 +86,8 @@ def one_transformer(model: str, tuned: bool, batch: int, steps: int) -> dict:
     torch.manual_seed(0)
     dev = pick_device()
     dit = load_component(WanTransformer3DModel, Path(model) / "transformer").train().to(dev)
+    if compiled:
+        dit.compile()                   # in place: the trainer, its EMA and checkpoints see the same module
     latents = torch.randn(4 * batch, 16, 5, 8, 8, device=dev)
     text = torch.randn(4 * batch, 3, 16, 384, device=dev).half()
     times = []
@@ -94,8 +100,9 @@ def one_transformer(model: str, tuned: bool, batch: int, steps: int) -> dict:
             sync(dev)
             times.append(time.perf_counter() - t)
     use = resource.getrusage(resource.RUSAGE_SELF)
-    return {"path": "transformer", "allocator": "kept" if tuned else "default", "batch": batch, "device": dev,
-            "s_per_clip": statistics.median(times[2:]) / batch, "user_s": use.ru_utime, "sys_s": use.ru_stime}
+    return {"path": "transformer" + (" compiled" if compiled else ""), "allocator": "kept" if tuned else "default",
+            "batch": batch, "device": dev, "s_per_clip": statistics.median(times[2:]) / batch,
+            "first_step_s": times[0], "user_s": use.ru_utime, "sys_s": use.ru_stime}
 
 
 def main(argv=None):
@@ -105,25 +112,34 @@ def main(argv=None):
     ap.add_argument("--steps", type=int, default=8)
     ap.add_argument("--decoder", action="store_true", help="the decoder alone trains (the encoder frozen)")
     ap.add_argument("--transformer", action="store_true", help="the transformer's step instead")
+    ap.add_argument("--compile", action="store_true",
+                    help="compare eager with torch.compile (whole clips or the transformer; the memory kept)")
     ap.add_argument("--one", nargs=2, metavar=("PATH", "ALLOCATOR"), help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.one:
-        kept = a.one[1] == "kept"
-        r = one_transformer(a.model, kept, a.batch, a.steps) if a.one[0] == "transformer" else \
-            one(a.model, a.one[0], kept, a.batch, a.steps, a.decoder)
+        kept, compiled = a.one[1] == "kept", a.one[0].endswith("+compile")
+        path = a.one[0].removesuffix("+compile")
+        r = one_transformer(a.model, kept, a.batch, a.steps, compiled) if path == "transformer" else \
+            one(a.model, path, kept, a.batch, a.steps, a.decoder, compiled)
         print(json.dumps(r))
         return
     rows = []
-    for path in ("transformer",) if a.transformer else ("chunked", "whole"):
-        for allocator in ("default", "kept"):
-            cmd = [sys.executable, "-m", "training.step_speed", "--one", path, allocator, "--model", a.model,
-                   "--batch", str(a.batch), "--steps", str(a.steps)] + (["--decoder"] if a.decoder else [])
-            out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-            r = json.loads(out.strip().splitlines()[-1])
-            rows.append(r)
-            print(f"{path:11s} allocator {allocator:8s} batch {a.batch} on {r['device']}: {r['s_per_clip']:.4f} s per clip "
-                  f"(process: user {r['user_s']:.0f} s, sys {r['sys_s']:.0f} s)", flush=True)
-    print(json.dumps({"decoder_only": a.decoder, "transformer": a.transformer, "rows": rows}))
+    if a.compile:
+        base = "transformer" if a.transformer else "whole"
+        settings = [(base, "kept"), (base + "+compile", "kept")]
+    else:
+        paths = ("transformer",) if a.transformer else ("chunked", "whole")
+        settings = [(p, allocator) for p in paths for allocator in ("default", "kept")]
+    for path, allocator in settings:
+        cmd = [sys.executable, "-m", "training.step_speed", "--one", path, allocator, "--model", a.model,
+               "--batch", str(a.batch), "--steps", str(a.steps)] + (["--decoder"] if a.decoder else [])
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        r = json.loads(out.strip().splitlines()[-1])
+        rows.append(r)
+        print(f"{r['path']:20s} allocator {allocator:8s} batch {a.batch} on {r['device']}: "
+              f"{r['s_per_clip']:.4f} s per clip, first step {r['first_step_s']:.1f} s "
+              f"(process: user {r['user_s']:.0f} s, sys {r['sys_s']:.0f} s)", flush=True)
+    print(json.dumps({"decoder_only": a.decoder, "transformer": a.transformer, "compile": a.compile, "rows": rows}))
 
 
 if __name__ == "__main__":
