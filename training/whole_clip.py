@@ -12,8 +12,9 @@ resamplers alone are rewritten for whole sequences:
 - `upsample3d` keeps frame 0 single and doubles the rest through its causal temporal convolution (the chunked loop
   marks frame 0 "Rep" and starts the convolution's cache at zeros after it).
 
-`encode(vae, x)` and `decode(vae, z)` return what `vae._encode(x)` and `vae.decode(z).sample` return (the test
-compares them on the committed model and on Wan 2.2's residual layout), for clips of 4k+1 frames.
+`encode(vae, x)` and `decode(vae, z)` return what `vae._encode(x)` and `vae.decode(z).sample` return, for clips of
+4k+1 frames (training/tests: values and gradients, in the committed layout and in Wan 2.2's residual one; on the
+committed model in bf16 the two round trips stand 62 dB apart, docs/models.md "Session 13").
 """
 from __future__ import annotations
 
