@@ -24,13 +24,30 @@ import time
 from pathlib import Path
 
 
-def sync(dev: str):
+def timed(step, steps: int, dev: str) -> list[float]:
+    """Wall seconds of each of `steps` + 2 calls of `step` (the first two warm up; on a GPU, to its end)."""
     import torch
-    if dev == "cuda":
-        torch.cuda.synchronize()
+    times = []
+    for _ in range(steps + 2):
+        t = time.perf_counter()
+        step()
+        if dev == "cuda":
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - t)
+    return times
 
 
-def one(model: str, path: str, tuned: bool, batch: int, steps: int, decoder: bool, compiled: bool = False) -> dict:
+def result(path: str, compiled: bool, tuned: bool, batch: int, dev: str, times: list[float]) -> dict:
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    return {"path": path + (" compiled" if compiled else ""), "allocator": "kept" if tuned else "default",
+            "batch": batch, "device": dev, "s_per_clip": statistics.median(times[2:]) / batch,
+            "first_step_s": times[0], "user_s": use.ru_utime, "sys_s": use.ru_stime}
+
+
+def autoencoder_speed(model: str, path: str, tuned: bool, batch: int, steps: int, decoder: bool,
+                      compiled: bool = False) -> dict:
+    """An AdamW step of the committed autoencoder (L1 + MSE, bf16 autocast) on random clips, `path` "whole"
+    (`whole_clip`) or "chunked" (diffusers' own loop)."""
     import torch
     from diffusers import AutoencoderKLWan
 
@@ -51,9 +68,8 @@ def one(model: str, path: str, tuned: bool, batch: int, steps: int, decoder: boo
         encode, decode = vae._encode, (lambda z: vae.decode(z).sample)
     if compiled:
         encode, decode = torch.compile(encode), torch.compile(decode)
-    times, started = [], time.perf_counter()
-    for _ in range(steps + 2):
-        t = time.perf_counter()
+
+    def step():
         with torch.autocast(dev, dtype=torch.bfloat16):
             with torch.no_grad() if decoder else contextlib.nullcontext():
                 z = encode(x).chunk(2, dim=1)[0]
@@ -62,16 +78,13 @@ def one(model: str, path: str, tuned: bool, batch: int, steps: int, decoder: boo
         loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
-        sync(dev)
-        times.append(time.perf_counter() - t)
-    use = resource.getrusage(resource.RUSAGE_SELF)
-    return {"path": path + (" compiled" if compiled else ""), "allocator": "kept" if tuned else "default",
-            "batch": batch, "device": dev, "s_per_clip": statistics.median(times[2:]) / batch,
-            "first_step_s": times[0], "user_s": use.ru_utime, "sys_s": use.ru_stime}
+
+    return result(path, compiled, tuned, batch, dev, timed(step, steps, dev))
 
 
-def one_transformer(model: str, tuned: bool, batch: int, steps: int, compiled: bool = False) -> dict:
-    """A flow-matching step of the committed transformer (bf16 autocast, as --cpu-bf16) on random latents."""
+def transformer_speed(model: str, tuned: bool, batch: int, steps: int, compiled: bool = False) -> dict:
+    """A flow-matching step of the committed transformer (`DiTTrainer`, bf16 autocast as --cpu-bf16) on random
+    latents."""
     import tempfile
 
     import torch
@@ -90,19 +103,11 @@ def one_transformer(model: str, tuned: bool, batch: int, steps: int, compiled: b
         dit.compile()                   # in place: the trainer, its EMA and checkpoints see the same module
     latents = torch.randn(4 * batch, 16, 5, 8, 8, device=dev)
     text = torch.randn(4 * batch, 3, 16, 384, device=dev).half()
-    times = []
     with tempfile.TemporaryDirectory() as run:
         trainer = DiTTrainer(dit, latents, text, torch.zeros(16, 384, device=dev).half(), run, batch=batch,
                              total_steps=steps + 2, device=dev, cpu_amp=True)
-        for _ in range(steps + 2):
-            t = time.perf_counter()
-            trainer.step()
-            sync(dev)
-            times.append(time.perf_counter() - t)
-    use = resource.getrusage(resource.RUSAGE_SELF)
-    return {"path": "transformer" + (" compiled" if compiled else ""), "allocator": "kept" if tuned else "default",
-            "batch": batch, "device": dev, "s_per_clip": statistics.median(times[2:]) / batch,
-            "first_step_s": times[0], "user_s": use.ru_utime, "sys_s": use.ru_stime}
+        times = timed(trainer.step, steps, dev)
+    return result("transformer", compiled, tuned, batch, dev, times)
 
 
 def main(argv=None):
@@ -119,8 +124,8 @@ def main(argv=None):
     if a.one:
         kept, compiled = a.one[1] == "kept", a.one[0].endswith("+compile")
         path = a.one[0].removesuffix("+compile")
-        r = one_transformer(a.model, kept, a.batch, a.steps, compiled) if path == "transformer" else \
-            one(a.model, path, kept, a.batch, a.steps, a.decoder, compiled)
+        r = transformer_speed(a.model, kept, a.batch, a.steps, compiled) if path == "transformer" else \
+            autoencoder_speed(a.model, path, kept, a.batch, a.steps, a.decoder, compiled)
         print(json.dumps(r))
         return
     rows = []

@@ -101,8 +101,8 @@ struct MediaBench: ParsableCommand {
             row("decode, reference: CLI to 8-bit RGB (gbrp)", decodeOurs, decodeCLI8),
         ]
         let settingsText = "libx264 preset=\(preset) crf=\(crf) threads=\(threads), yuv420p, \(frames) frames \(width)x\(height)"
+        let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
         if json {
-            let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
             let results: [JSON] = rows.map { r in
                 ["name": .string(r.name), "unit": "frames/s", "reel": .double(r.ours), "ffmpeg_cli": .double(r.reference),
                  "ratio": .double(r.ratio), "cpu_s_per_frame": ["reel": .double(r.oursCPU), "ffmpeg_cli": .double(r.referenceCPU)],
@@ -120,7 +120,7 @@ struct MediaBench: ParsableCommand {
             print(out.serialized())
         } else {
             print("reel-bench media — \(settingsText); best of \(repeats) (decode: \(max(repeats, 3))) runs")
-            print("load average \(fmt(loadBefore)) before, \(fmt(loadAfter)) after, on \(sysconf(Int32(_SC_NPROCESSORS_ONLN))) cores")
+            print("load average \(fmt(loadBefore)) before, \(fmt(loadAfter)) after, on \(cores) cores")
             print("")
             let w = rows.map { $0.name.count }.max()!
             print(pad("", w) + "   reel fps   ffmpeg fps   ratio   reel cpu/f   ffmpeg cpu/f   cpu ratio")

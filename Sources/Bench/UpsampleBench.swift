@@ -145,8 +145,8 @@ struct UpsampleBench: ParsableCommand {
         let (iw, ih) = try upsampleBenchSize(memoryInput)
         let side = 5 * max(iw, ih) / 4
         try runTool("ffmpeg", ["-y", "-v", "error", "-loop", "1", "-framerate", "24", "-i", photo, "-vf",
-                                        "scale=\(side):\(side),crop=\(iw):\(ih):'\(side - iw)*n/\(2 * max(memoryFrames, 1))':\((side - ih) / 2),format=yuv420p",
-                                        "-frames:v", "\(memoryFrames)", "-c:v", "libx264", "-crf", "16", tmp + "/in.mp4"])
+                               "scale=\(side):\(side),crop=\(iw):\(ih):'\(side - iw)*n/\(2 * max(memoryFrames, 1))':\((side - ih) / 2),format=yuv420p",
+                               "-frames:v", "\(memoryFrames)", "-c:v", "libx264", "-crf", "16", tmp + "/in.mp4"])
         try "".write(toFile: tmp + "/reeld.toml", atomically: true, encoding: .utf8)
         let daemon = Process()
         daemon.executableURL = URL(fileURLWithPath: exe)
