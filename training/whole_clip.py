@@ -15,6 +15,7 @@ resamplers alone are rewritten for whole sequences:
 `encode(vae, x)` and `decode(vae, z)` return what `vae._encode(x)` and `vae.decode(z).sample` return, for clips of
 4k+1 frames (training/tests: values and gradients, in the committed layout and in Wan 2.2's residual one; on the
 committed model in bf16 the two round trips stand 62 dB apart, docs/models.md "Session 13").
+`compile_passes()` has them run through torch.compile from then on (the trainers' `--compile`).
 """
 from __future__ import annotations
 
@@ -63,10 +64,7 @@ def _up_block(block, x: torch.Tensor) -> torch.Tensor:
     return x if shortcut is None else x + shortcut
 
 
-def encode(vae, x: torch.Tensor) -> torch.Tensor:
-    """The posterior's parameters (mean and log-variance stacked on channels), as `vae._encode(x)`."""
-    if (x.shape[2] - 1) % 4:
-        raise ValueError(f"a clip of {x.shape[2]} frames: the autoencoder takes 4k+1")
+def _encode(vae, x: torch.Tensor) -> torch.Tensor:
     if vae.config.patch_size is not None:
         x = patchify(x, patch_size=vae.config.patch_size)
     enc = vae.encoder
@@ -78,8 +76,7 @@ def encode(vae, x: torch.Tensor) -> torch.Tensor:
     return vae.quant_conv(x)
 
 
-def decode(vae, z: torch.Tensor) -> torch.Tensor:
-    """Clips in [-1, 1] from latents, as `vae.decode(z).sample`."""
+def _decode(vae, z: torch.Tensor) -> torch.Tensor:
     dec = vae.decoder
     x = dec.mid_block(dec.conv_in(vae.post_quant_conv(z)))
     for block in dec.up_blocks:
@@ -88,3 +85,29 @@ def decode(vae, z: torch.Tensor) -> torch.Tensor:
     if vae.config.patch_size is not None:
         x = unpatchify(x, patch_size=vae.config.patch_size)
     return torch.clamp(x, min=-1.0, max=1.0)
+
+
+_passes = (_encode, _decode)     # what `encode` and `decode` run: these, or their torch.compile'd versions
+
+
+def compile_passes(on: bool = True):
+    """From now on (in this process) run `encode` and `decode` compiled by torch.compile, or eager again with False.
+    The first call of each clip shape (and grad mode) compiles, about a minute for the committed autoencoder on
+    this CPU; after it a training step costs 0.32 s per clip instead of 0.38 (docs/benchmarks.md, "Training").
+    Worth it for long runs on whole clips; each further size (run_all's windows and crops) compiles again."""
+    global _passes
+    # static shapes: inductor fails on these convolutions' symbolic sizes (torch 2.13), and a run has few sizes
+    _passes = (torch.compile(_encode, dynamic=False), torch.compile(_decode, dynamic=False)) if on \
+        else (_encode, _decode)
+
+
+def encode(vae, x: torch.Tensor) -> torch.Tensor:
+    """The posterior's parameters (mean and log-variance stacked on channels), as `vae._encode(x)`."""
+    if (x.shape[2] - 1) % 4:
+        raise ValueError(f"a clip of {x.shape[2]} frames: the autoencoder takes 4k+1")
+    return _passes[0](vae, x)
+
+
+def decode(vae, z: torch.Tensor) -> torch.Tensor:
+    """Clips in [-1, 1] from latents, as `vae.decode(z).sample`."""
+    return _passes[1](vae, z)

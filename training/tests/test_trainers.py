@@ -165,6 +165,81 @@ class DiTTrainerTests(unittest.TestCase):
                 self.assertTrue(torch.equal(v, tensors(dit)[k]), k)
 
 
+def compiled_graphs() -> int:
+    """How many graphs torch.compile has traced in this process so far."""
+    from torch._dynamo.utils import counters
+    return counters["stats"]["unique_graphs"]
+
+
+def parted(start: dict, a: dict, b: dict) -> float:
+    """How far two trainings from `start` ended apart, relative to how far they went (norms over every weight).
+    Adam moves each weight by about its step size at first whichever way its gradient points, so single weights
+    whose gradients are ~0 may part by twice that while the steps as a whole agree."""
+    moved = sum(float((a[k] - start[k]).pow(2).sum()) for k in a) ** 0.5
+    return sum(float((b[k] - a[k]).pow(2).sum()) for k in a) ** 0.5 / moved
+
+
+class CompileTests(unittest.TestCase):
+    """--compile (run_all, finetune_vae): torch.compile'd steps train as the eager ones do, and their checkpoints
+    are the eager ones' (the same keys: an eager trainer resumes them). Needs a C++ compiler (tools/install-deps.sh)."""
+
+    def test_compiled_autoencoder_steps_train_as_eager_ones(self):
+        from training import whole_clip
+        # a 5-frame window of a 16x16 crop, then whole 9x24x24 clips (run_all's --vae-whole-fraction): two
+        # sizes, each compiled for itself (traced with symbolic sizes, the second failed to compile)
+        frames = np.random.default_rng(2).integers(0, 256, (3, 9, 24, 24, 3), dtype=np.uint8)
+        runs = []
+        with tempfile.TemporaryDirectory() as d:
+            for compiled in (False, True):
+                torch.manual_seed(0)
+                vae = make_vae(TINY_VAE)
+                start = tensors(vae)
+                whole_clip.compile_passes(compiled)
+                graphs = compiled_graphs()
+                try:
+                    tr = VAETrainer(vae, frames, Path(d) / str(compiled), lr=1e-3, total_steps=2, batch=2,
+                                    opl_weight=0.0, window=5, crop=16, whole_fraction=0.5)
+                    runs.append(([tr.step()["loss"] for _ in range(2)], tensors(vae)))
+                    tr.save()
+                finally:
+                    whole_clip.compile_passes(False)
+                # the compiled run traced the encoder's and the decoder's pass at each size; the eager one nothing
+                self.assertEqual(compiled_graphs() - graphs, 4 if compiled else 0)
+            (eager_loss, eager_w), (comp_loss, comp_w) = runs
+            self.assertTrue(np.allclose(comp_loss, eager_loss, rtol=1e-4), (comp_loss, eager_loss))
+            self.assertEqual(eager_w.keys(), comp_w.keys())
+            self.assertLess(parted(start, eager_w, comp_w), 0.03)
+            again = VAETrainer(make_vae(TINY_VAE), frames, Path(d) / "True", total_steps=2, batch=2)
+            self.assertTrue(again.resume())                  # an eager model reads the compiled run's checkpoint
+            for k, v in tensors(again.model).items():
+                self.assertTrue(torch.equal(v, comp_w[k]), k)
+
+    def test_a_compiled_transformer_trains_as_the_eager_one(self):
+        latents = torch.randn(4, 16, 2, 4, 4)
+        text, null = torch.randn(4, 3, 8, 384), torch.zeros(8, 384)
+        runs = []
+        with tempfile.TemporaryDirectory() as d:
+            for compiled in (False, True):
+                torch.manual_seed(0)
+                dit = make_dit(TINY_DIT, 16)
+                start = tensors(dit)
+                tr = DiTTrainer(dit, latents, text, null, Path(d) / str(compiled), lr=1e-3, total_steps=2, batch=2)
+                if compiled:
+                    dit.compile()                            # as run_all --compile: in place, after the trainer
+                graphs = compiled_graphs()
+                runs.append(([tr.step()["loss"] for _ in range(2)], tensors(dit)))
+                self.assertEqual(compiled_graphs() > graphs, compiled)
+                tr.save()
+            (eager_loss, eager_w), (comp_loss, comp_w) = runs
+            self.assertTrue(np.allclose(comp_loss, eager_loss, rtol=1e-4), (comp_loss, eager_loss))
+            self.assertEqual(eager_w.keys(), comp_w.keys())
+            self.assertLess(parted(start, eager_w, comp_w), 0.03)
+            again = DiTTrainer(make_dit(TINY_DIT, 16), latents, text, null, Path(d) / "True", total_steps=2, batch=2)
+            self.assertTrue(again.resume())
+            for k, v in tensors(again.model).items():
+                self.assertTrue(torch.equal(v, comp_w[k]), k)
+
+
 class TimestepTests(unittest.TestCase):
     def test_shift_moves_training_times_toward_noise(self):
         plain = draw_timesteps(200_000, torch.Generator().manual_seed(0))
