@@ -101,13 +101,13 @@ def transformer_speed(model: str, tuned: bool, batch: int, steps: int, compiled:
     torch.manual_seed(0)
     dev = pick_device()
     dit = load_component(WanTransformer3DModel, Path(model) / "transformer").train().to(dev)
-    if compiled:
-        dit.compile()                   # in place: the trainer, its EMA and checkpoints see the same module
     latents = torch.randn(4 * batch, 16, 5, 8, 8, device=dev)
     text = torch.randn(4 * batch, 3, 16, 384, device=dev).half()
     with tempfile.TemporaryDirectory() as run:
         trainer = DiTTrainer(dit, latents, text, torch.zeros(16, 384, device=dev).half(), run, batch=batch,
                              total_steps=steps + 2, device=dev, cpu_amp=True)
+        if compiled:
+            dit.compile()               # as run_all --compile: in place, after the trainer copied its average
         times = timed(trainer.step, steps, dev)
     return result("transformer", compiled, tuned, batch, dev, times)
 

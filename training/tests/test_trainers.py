@@ -183,6 +183,17 @@ class CompileTests(unittest.TestCase):
     """--compile (run_all, finetune_vae): torch.compile'd steps train as the eager ones do, and their checkpoints
     are the eager ones' (the same keys: an eager trainer resumes them). Needs a C++ compiler (tools/install-deps.sh)."""
 
+    def assert_trained_alike(self, start: dict, runs: list, again):
+        """runs: (losses, weights) of the eager run, then of the compiled one, both from `start`; `again`, an
+        eager trainer over the compiled run's directory, must resume its checkpoint exactly."""
+        (eager_loss, eager_w), (comp_loss, comp_w) = runs
+        self.assertTrue(np.allclose(comp_loss, eager_loss, rtol=1e-4), (comp_loss, eager_loss))
+        self.assertEqual(eager_w.keys(), comp_w.keys())
+        self.assertLess(parted(start, eager_w, comp_w), 0.03)
+        self.assertTrue(again.resume())
+        for k, v in tensors(again.model).items():
+            self.assertTrue(torch.equal(v, comp_w[k]), k)
+
     def test_compiled_autoencoder_steps_train_as_eager_ones(self):
         from training import whole_clip
         # a 5-frame window of a 16x16 crop, then whole 9x24x24 clips (run_all's --vae-whole-fraction): two
@@ -205,14 +216,8 @@ class CompileTests(unittest.TestCase):
                     whole_clip.compile_passes(False)
                 # the compiled run traced the encoder's and the decoder's pass at each size; the eager one nothing
                 self.assertEqual(compiled_graphs() - graphs, 4 if compiled else 0)
-            (eager_loss, eager_w), (comp_loss, comp_w) = runs
-            self.assertTrue(np.allclose(comp_loss, eager_loss, rtol=1e-4), (comp_loss, eager_loss))
-            self.assertEqual(eager_w.keys(), comp_w.keys())
-            self.assertLess(parted(start, eager_w, comp_w), 0.03)
-            again = VAETrainer(make_vae(TINY_VAE), frames, Path(d) / "True", total_steps=2, batch=2)
-            self.assertTrue(again.resume())                  # an eager model reads the compiled run's checkpoint
-            for k, v in tensors(again.model).items():
-                self.assertTrue(torch.equal(v, comp_w[k]), k)
+            self.assert_trained_alike(start, runs,
+                                      VAETrainer(make_vae(TINY_VAE), frames, Path(d) / "True", total_steps=2, batch=2))
 
     def test_a_compiled_transformer_trains_as_the_eager_one(self):
         latents = torch.randn(4, 16, 2, 4, 4)
@@ -230,14 +235,8 @@ class CompileTests(unittest.TestCase):
                 runs.append(([tr.step()["loss"] for _ in range(2)], tensors(dit)))
                 self.assertEqual(compiled_graphs() > graphs, compiled)
                 tr.save()
-            (eager_loss, eager_w), (comp_loss, comp_w) = runs
-            self.assertTrue(np.allclose(comp_loss, eager_loss, rtol=1e-4), (comp_loss, eager_loss))
-            self.assertEqual(eager_w.keys(), comp_w.keys())
-            self.assertLess(parted(start, eager_w, comp_w), 0.03)
-            again = DiTTrainer(make_dit(TINY_DIT, 16), latents, text, null, Path(d) / "True", total_steps=2, batch=2)
-            self.assertTrue(again.resume())
-            for k, v in tensors(again.model).items():
-                self.assertTrue(torch.equal(v, comp_w[k]), k)
+            self.assert_trained_alike(start, runs, DiTTrainer(make_dit(TINY_DIT, 16), latents, text, null,
+                                                              Path(d) / "True", total_steps=2, batch=2))
 
 
 class TimestepTests(unittest.TestCase):
