@@ -45,6 +45,33 @@ def keep_freed_memory():
     mallopt(M_TOP_PAD, 1 << 30)
 
 
+def bf16_speedup(n: int = 1024, repeats: int = 4) -> float:
+    """How many times faster this CPU multiplies n x n matrices in bf16 than in fp32, on torch's current threads.
+
+    bf16 autocast is what makes the CPU steps cheap where the CPU has fast bf16 (AVX512-BF16 on the AMD EPYC
+    of sessions 5-14: ~3x a fp32 step), but not everywhere: on session 15's Intel Xeon (oneDNN's AVX 10.1
+    path, no AMX) bf16 matmuls ran at half fp32's speed and a bf16 step of the autoencoder took 1.6x a fp32
+    one. Takes about a tenth of a second."""
+    def best(dtype) -> float:
+        a = torch.randn(n, n).to(dtype)
+        a @ a                                   # warm-up: the library picks its kernel
+        times = []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            a @ a
+            times.append(time.perf_counter() - t)
+        return min(times)
+    return best(torch.float32) / best(torch.bfloat16)
+
+
+def bf16_notice(speedup: float) -> str | None:
+    """The line a CPU run in bf16 prints when bf16 is the slower choice here (None when it pays)."""
+    if speedup >= 1.0:
+        return None
+    return (f"note: bf16 matmuls run at {speedup:.2f}x fp32's speed on this CPU, so bf16 autocast slows these "
+            "steps down here; fp32 (finetune_vae --fp32, run_all without --cpu-bf16) is faster on this machine")
+
+
 def save_checkpoint(path: Path, state: dict):
     """Atomic: a crash mid-write never leaves a half checkpoint in place of a good one."""
     path.parent.mkdir(parents=True, exist_ok=True)

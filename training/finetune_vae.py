@@ -24,7 +24,7 @@ import time
 import numpy as np
 import torch
 
-from .common import keep_freed_memory
+from .common import bf16_notice, bf16_speedup, keep_freed_memory
 from .data import build, render_with_truth
 from .eval.benchmark import vae_psnr
 from .losses import psnr
@@ -108,6 +108,8 @@ def main(argv=None):
         whole_clip.compile_passes()
     from diffusers import AutoencoderKLWan
     torch.set_num_threads(a.threads)
+    if not a.fp32 and (notice := bf16_notice(bf16_speedup())):
+        print(notice, flush=True)
     torch.manual_seed(0)
     vae = AutoencoderKLWan.from_pretrained(a.vae or f"{a.model}/vae")
     if a.widen:

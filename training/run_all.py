@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .common import device as pick_device, keep_freed_memory, plot_losses, seed_everything, write_json, LossLog
+from .common import (LossLog, bf16_notice, bf16_speedup, device as pick_device, keep_freed_memory, plot_losses,
+                     seed_everything, write_json)
 from .data import load_or_build
 from .models import DiTConfig, VAEConfig, TINY_DIT, TINY_VAE, count, make_dit, make_vae
 from .text_encoder import MiniLM
@@ -168,6 +169,8 @@ def main(argv=None):
     if dev == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
+    if dev == "cpu" and a.cpu_bf16 and (notice := bf16_notice(bf16_speedup())):
+        log(notice)
     seed_everything(a.seed)
     rd = a.run_dir
     rd.mkdir(parents=True, exist_ok=True)

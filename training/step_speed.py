@@ -2,11 +2,13 @@
 on whole 17x64x64 clips (bf16 autocast, AdamW), through diffusers' chunked loop and through `whole_clip`, with
 glibc's default allocator settings and with `keep_freed_memory`; each setting in a fresh process, since the
 allocator's settings hold for a whole process. On a machine with a GPU it measures the GPU (the allocator then
-only touches the host's memory; compare the two paths).
+only touches the host's memory; compare the two paths). `--fp32` sets fp32 steps beside the bf16 ones: bf16 is
+~3x faster on some CPUs and slower on others (`common.bf16_speedup`).
 
     python -m training.step_speed [--model models/reel-t2v-default] [--batch 4] [--steps 8] [--decoder]
     python -m training.step_speed --transformer [--batch 256]   # the transformer's step, per clip, both allocators
     python -m training.step_speed --compile [--transformer]     # whole clips (or the transformer) torch.compile'd
+    python -m training.step_speed --fp32 [--compile] [--transformer]   # bf16 autocast beside fp32
 
 Prints one line per setting (median of the steps after two warm-up steps, and the process's user and system CPU
 seconds), then one JSON line with every figure.
@@ -37,17 +39,19 @@ def timed(step, steps: int, dev: str) -> list[float]:
     return times
 
 
-def result(path: str, compiled: bool, tuned: bool, batch: int, dev: str, times: list[float]) -> dict:
+def result(path: str, compiled: bool, tuned: bool, batch: int, dev: str, times: list[float],
+           bf16: bool = True) -> dict:
     use = resource.getrusage(resource.RUSAGE_SELF)
-    return {"path": path + (" compiled" if compiled else ""), "allocator": "kept" if tuned else "default",
+    return {"path": path + (" compiled" if compiled else "") + ("" if bf16 else " fp32"),
+            "allocator": "kept" if tuned else "default",
             "batch": batch, "device": dev, "s_per_clip": statistics.median(times[2:]) / batch,
             "first_step_s": times[0], "user_s": use.ru_utime, "sys_s": use.ru_stime}
 
 
 def autoencoder_speed(model: str, path: str, tuned: bool, batch: int, steps: int, decoder: bool,
-                      compiled: bool = False) -> dict:
-    """An AdamW step of the committed autoencoder (L1 + MSE, bf16 autocast) on random clips, `path` "whole"
-    (`whole_clip`) or "chunked" (diffusers' own loop)."""
+                      compiled: bool = False, bf16: bool = True) -> dict:
+    """An AdamW step of the committed autoencoder (L1 + MSE, bf16 autocast unless `bf16` is False) on random
+    clips, `path` "whole" (`whole_clip`) or "chunked" (diffusers' own loop)."""
     import torch
     from diffusers import AutoencoderKLWan
 
@@ -72,7 +76,7 @@ def autoencoder_speed(model: str, path: str, tuned: bool, batch: int, steps: int
             encode, decode = torch.compile(encode), torch.compile(decode)
 
     def step():
-        with torch.autocast(dev, dtype=torch.bfloat16):
+        with torch.autocast(dev, dtype=torch.bfloat16, enabled=bf16):
             with torch.no_grad() if decoder else contextlib.nullcontext():
                 z = encode(x).chunk(2, dim=1)[0]
             rec = decode(z).float()
@@ -81,12 +85,13 @@ def autoencoder_speed(model: str, path: str, tuned: bool, batch: int, steps: int
         opt.step()
         opt.zero_grad(set_to_none=True)
 
-    return result(path, compiled, tuned, batch, dev, timed(step, steps, dev))
+    return result(path, compiled, tuned, batch, dev, timed(step, steps, dev), bf16)
 
 
-def transformer_speed(model: str, tuned: bool, batch: int, steps: int, compiled: bool = False) -> dict:
-    """A flow-matching step of the committed transformer (`DiTTrainer`, bf16 autocast as --cpu-bf16) on random
-    latents."""
+def transformer_speed(model: str, tuned: bool, batch: int, steps: int, compiled: bool = False,
+                      bf16: bool = True) -> dict:
+    """A flow-matching step of the committed transformer (`DiTTrainer`, bf16 autocast as --cpu-bf16 unless `bf16`
+    is False) on random latents."""
     import tempfile
 
     import torch
@@ -105,11 +110,11 @@ def transformer_speed(model: str, tuned: bool, batch: int, steps: int, compiled:
     text = torch.randn(4 * batch, 3, 16, 384, device=dev).half()
     with tempfile.TemporaryDirectory() as run:
         trainer = DiTTrainer(dit, latents, text, torch.zeros(16, 384, device=dev).half(), run, batch=batch,
-                             total_steps=steps + 2, device=dev, cpu_amp=True)
+                             total_steps=steps + 2, device=dev, cpu_amp=bf16)
         if compiled:
             dit.compile()               # as run_all --compile: in place, after the trainer copied its average
         times = timed(trainer.step, steps, dev)
-    return result("transformer", compiled, tuned, batch, dev, times)
+    return result("transformer", compiled, tuned, batch, dev, times, bf16)
 
 
 def main(argv=None):
@@ -121,19 +126,24 @@ def main(argv=None):
     ap.add_argument("--transformer", action="store_true", help="the transformer's step instead")
     ap.add_argument("--compile", action="store_true",
                     help="compare eager with torch.compile (whole clips or the transformer; the memory kept)")
+    ap.add_argument("--fp32", action="store_true",
+                    help="compare bf16 autocast with fp32 (whole clips or the transformer; the memory kept)")
     ap.add_argument("--one", nargs=2, metavar=("PATH", "ALLOCATOR"), help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.one:
-        kept, compiled = a.one[1] == "kept", a.one[0].endswith("+compile")
-        path = a.one[0].removesuffix("+compile")
-        r = transformer_speed(a.model, kept, a.batch, a.steps, compiled) if path == "transformer" else \
-            autoencoder_speed(a.model, path, kept, a.batch, a.steps, a.decoder, compiled)
+        kept, compiled, bf16 = a.one[1] == "kept", "+compile" in a.one[0], "+fp32" not in a.one[0]
+        path = a.one[0].split("+")[0]
+        r = transformer_speed(a.model, kept, a.batch, a.steps, compiled, bf16) if path == "transformer" else \
+            autoencoder_speed(a.model, path, kept, a.batch, a.steps, a.decoder, compiled, bf16)
         print(json.dumps(r))
         return
     rows = []
-    if a.compile:
+    if a.compile or a.fp32:
         base = "transformer" if a.transformer else "whole"
-        settings = [(base, "kept"), (base + "+compile", "kept")]
+        if a.compile and a.fp32:      # both compiled, bf16 beside fp32
+            settings = [(base + "+compile", "kept"), (base + "+compile+fp32", "kept")]
+        else:
+            settings = [(base, "kept"), (base + ("+compile" if a.compile else "+fp32"), "kept")]
     else:
         paths = ("transformer",) if a.transformer else ("chunked", "whole")
         settings = [(p, allocator) for p in paths for allocator in ("default", "kept")]
@@ -146,7 +156,8 @@ def main(argv=None):
         print(f"{r['path']:20s} allocator {allocator:8s} batch {a.batch} on {r['device']}: "
               f"{r['s_per_clip']:.4f} s per clip, first step {r['first_step_s']:.1f} s "
               f"(process: user {r['user_s']:.0f} s, sys {r['sys_s']:.0f} s)", flush=True)
-    print(json.dumps({"decoder_only": a.decoder, "transformer": a.transformer, "compile": a.compile, "rows": rows}))
+    print(json.dumps({"decoder_only": a.decoder, "transformer": a.transformer, "compile": a.compile, "fp32": a.fp32,
+                      "rows": rows}))
 
 
 if __name__ == "__main__":

@@ -252,6 +252,18 @@ class TimestepTests(unittest.TestCase):
         self.assertAlmostEqual((shifted > 0.8).float().mean().item(), 0.387, delta=0.005)
 
 
+class Bf16ChoiceTests(unittest.TestCase):
+    def test_the_notice_names_the_faster_precision_only_when_bf16_is_slower(self):
+        from training.common import bf16_notice, bf16_speedup
+        self.assertIsNone(bf16_notice(3.1))            # the AMD EPYC of sessions 5-14
+        self.assertIsNone(bf16_notice(1.0))
+        notice = bf16_notice(0.51)                     # session 15's Intel Xeon
+        self.assertIn("0.51x", notice)
+        self.assertIn("--fp32", notice)
+        speedup = bf16_speedup(n=128, repeats=2)       # a ratio of two timings of this machine: finite, positive
+        self.assertTrue(0 < speedup < float("inf"))
+
+
 class FakeClock:
     """time.time for run_phase, advanced only by the fake trainers' steps (no wall-clock dependence)."""
     def __init__(self):
