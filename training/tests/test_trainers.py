@@ -387,5 +387,34 @@ class LatentGapTests(unittest.TestCase):
         self.assertGreater(moved, 0.0)
 
 
+class LatentShiftTests(unittest.TestCase):
+    def test_an_unchanged_autoencoder_moves_nothing_and_a_moved_encoder_is_seen(self):
+        import copy
+        from training.data import build
+        from training.eval.benchmark import round_trip8
+        from training.eval.latent_shift import latent_shift
+        torch.manual_seed(0)
+        old = make_vae(TINY_VAE).eval().requires_grad_(False)
+        frames = np.ascontiguousarray(build(5, 3)[:, :5])   # 5 frames: the first latent frame and one chunk
+        same = latent_shift(old, copy.deepcopy(old), frames, batch=2)
+        self.assertEqual(same["moved_std"], 0.0)
+        self.assertGreater(same["spread_std"], 0.0)
+        self.assertEqual(len(set(same["psnr"].values())), 1)      # four times the same round trip
+        x = torch.from_numpy(frames).permute(0, 4, 1, 2, 3).float() / 127.5 - 1
+        mse = (round_trip8(old, x) - (x + 1) * 127.5).pow(2).flatten(1).mean(1)
+        self.assertAlmostEqual(same["psnr"]["old dec(old enc)"],
+                               float((10 * torch.log10(255.0 ** 2 / mse)).mean()), places=4)
+        new = copy.deepcopy(old)
+        with torch.no_grad():                   # only the encoder's output layer changes: the decoders stay equal
+            z_dim = old.config.z_dim            # the first z_dim channels are the posterior's means
+            new.quant_conv.bias[:z_dim] += 0.5 * torch.tensor(old.config.latents_std)
+        moved = latent_shift(old, new, frames, batch=2)
+        self.assertAlmostEqual(moved["moved_std"], 0.5, places=4)
+        p = moved["psnr"]
+        self.assertEqual(p["old dec(old enc)"], p["new dec(old enc)"])
+        self.assertEqual(p["old dec(new enc)"], p["new dec(new enc)"])
+        self.assertNotEqual(p["old dec(old enc)"], p["new dec(new enc)"])
+
+
 if __name__ == "__main__":
     unittest.main()
