@@ -52,6 +52,12 @@ def round_trip8(vae, x: torch.Tensor) -> torch.Tensor:
     return decode8(vae, vae.encode(x.to(vae.dtype)).latent_dist.mode())
 
 
+def psnr8(rec8: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Per-clip PSNR in dB of 8-bit reconstructions (`decode8`, `round_trip8`) against clips x in [-1, 1]."""
+    mse = (rec8 - (x + 1) * 127.5).pow(2).flatten(1).mean(1)
+    return 10 * torch.log10(255.0 ** 2 / mse.clamp_min(1e-6))
+
+
 @torch.no_grad()
 def vae_psnr(vae, n: int = 64, seed: int = 424242, device: str = "cpu", batch: int = 16) -> dict:
     """Round trip of fresh world clips through the autoencoder, measured on 8-bit frames."""
@@ -60,8 +66,7 @@ def vae_psnr(vae, n: int = 64, seed: int = 424242, device: str = "cpu", batch: i
     vals = []
     for i in range(0, n, batch):
         x = torch.from_numpy(frames[i:i + batch]).to(device).permute(0, 4, 1, 2, 3).float() / 127.5 - 1
-        mse = (round_trip8(vae, x) - (x + 1) * 127.5).pow(2).flatten(1).mean(1)
-        vals.append((10 * torch.log10(255.0 ** 2 / mse.clamp_min(1e-6))).cpu())
+        vals.append(psnr8(round_trip8(vae, x), x).cpu())
     v = torch.cat(vals).numpy()
     return {"n": n, "seed": seed, "psnr_mean": float(v.mean()), "psnr_min": float(v.min()), "psnr_median": float(np.median(v))}
 

@@ -19,7 +19,7 @@ import torch
 
 from ..common import keep_freed_memory
 from ..trainers import frames_to_tensor
-from .benchmark import decode8
+from .benchmark import decode8, psnr8
 
 PAIRS = (("old", "old"), ("new", "new"), ("new", "old"), ("old", "new"))   # (decoder, encoder)
 
@@ -38,10 +38,8 @@ def latent_shift(old, new, frames: np.ndarray, batch: int = 8) -> dict:
         z = {k: v.encode(x).latent_dist.mode() for k, v in vaes.items()}
         moved.append(((z["new"] - z["old"]) / std).pow(2).flatten(1).mean(1))
         spread.append(((z["old"] - mean) / std).pow(2).flatten(1).mean(1))
-        target = (x + 1) * 127.5
         for dec, enc in PAIRS:
-            mse = (decode8(vaes[dec], z[enc]) - target).pow(2).flatten(1).mean(1)
-            psnr[(dec, enc)].append(10 * torch.log10(255.0 ** 2 / mse.clamp_min(1e-6)))
+            psnr[(dec, enc)].append(psnr8(decode8(vaes[dec], z[enc]), x))
     return {"moved_std": float(torch.cat(moved).mean().sqrt()), "spread_std": float(torch.cat(spread).mean().sqrt()),
             "psnr": {f"{d} dec({e} enc)": float(torch.cat(v).mean()) for (d, e), v in psnr.items()}}
 
