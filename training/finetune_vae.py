@@ -10,6 +10,8 @@ average, when kept) at every evaluation and at the end, so a run stopped early k
         --eval-every 100 [--widen 2]     # capacity probe: fit the evaluation clips themselves
     python -m training.finetune_vae ... --object-crop 40   # decoder steps on 40x40 crops around the objects
     python -m training.finetune_vae ... --encoder [--anchor W]   # the encoder alone: generated clips unchanged
+    python -m training.finetune_vae ... --whole --latent-channels 32  # more latent channels (a new latent space)
+    python -m training.finetune_vae ... --checkpoint R/state.pt  # resumable: rerun the same command to continue
 
 The CPU's way to continue the decoder without computing latents of a data set; short
 runs of it choose a learning rate and batch. `run_all.py` trains the whole pipeline.
@@ -24,13 +26,19 @@ import time
 import numpy as np
 import torch
 
-from .common import bf16_notice, bf16_speedup, keep_freed_memory
+from pathlib import Path
+
+from .common import bf16_notice, bf16_speedup, keep_freed_memory, load_checkpoint, save_checkpoint
 from .data import build, render_with_truth
 from .eval.benchmark import vae_psnr
 from .losses import psnr
 from .trainers import autoencoder_loss, frames_to_tensor, update_average
 from . import whole_clip
-from .widen import widen_decoder
+from .widen import widen_decoder, widen_latents
+
+# The settings a checkpoint must be resumed with: the same model, parameters, data and objective.
+RESUME_KEYS = ("model", "vae", "whole", "encoder", "anchor", "batch", "accum", "prime", "ema", "l1_weight", "seed",
+               "widen", "latent_channels", "object_crop", "memorise", "fp32")
 
 
 def object_crops(vae, seed: int, n: int, size: int, amp: bool) -> tuple[torch.Tensor, torch.Tensor, list]:
@@ -89,6 +97,12 @@ def main(argv=None):
     ap.add_argument("--save", help="save the continued autoencoder here (diffusers layout)")
     ap.add_argument("--widen", type=int, default=0,
                     help="first widen the decoder this many times (decoder_base_dim), computing the same function")
+    ap.add_argument("--latent-channels", type=int, default=0,
+                    help="with --whole: first widen the latents to this many channels (the old ones keep their "
+                         "round trip; the new ones start as random features the decoder ignores, and are learnt)")
+    ap.add_argument("--checkpoint",
+                    help="keep the whole training state here (weights, average, optimiser, step) at every "
+                         "evaluation, and continue from it when it exists: rerun the same command to resume")
     ap.add_argument("--object-crop", type=int, default=0,
                     help="decode only an NxN crop (N a multiple of 8) around one of each clip's objects, where the "
                          "round trip loses its PSNR; the frozen encoder still reads the whole clip")
@@ -103,6 +117,8 @@ def main(argv=None):
         ap.error("--encoder trains the encoder alone (not with --whole, --widen or --object-crop)")
     if a.anchor and not a.encoder:
         ap.error("--anchor goes with --encoder")
+    if a.latent_channels and not a.whole:
+        ap.error("--latent-channels goes with --whole (new latent channels need an encoder that learns them)")
     keep_freed_memory()
     if a.compile:
         whole_clip.compile_passes()
@@ -116,6 +132,9 @@ def main(argv=None):
         narrow = sum(p.numel() for p in vae.decoder.parameters())
         vae = widen_decoder(vae, a.widen)
         print(f"decoder widened {a.widen}x: {narrow} -> {sum(p.numel() for p in vae.decoder.parameters())} parameters")
+    if a.latent_channels:
+        print(f"latents widened: {vae.config.z_dim} -> {a.latent_channels} channels", flush=True)
+        vae = widen_latents(vae, a.latent_channels)
     own = ("encoder.", "quant_conv.") if a.encoder else ("decoder.", "post_quant_conv.")
     trained = [p for n, p in vae.named_parameters() if a.whole or n.startswith(own)]
     keep = {id(p) for p in trained}
@@ -135,12 +154,28 @@ def main(argv=None):
         return r
 
     label = "PSNR of the fitted clips" if a.memorise else "held-out PSNR"
-    print(f"step 0 {label} {evaluate(vae):.3f} dB", flush=True)
+    first, elapsed, drawn = 1 - a.prime, 0.0, 0
+    state = load_checkpoint(Path(a.checkpoint)) if a.checkpoint else None
+    if state is not None:
+        settings = {k: getattr(a, k) for k in RESUME_KEYS}
+        changed = [f"--{k.replace('_', '-')} {state['settings'][k]} (now {v})"
+                   for k, v in settings.items() if state["settings"].get(k) != v]
+        if changed:
+            raise SystemExit(f"{a.checkpoint} was trained with other settings: {', '.join(changed)}; "
+                             "give the same ones to continue it, or another --checkpoint to start afresh")
+        vae.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        if average is not None:
+            average.load_state_dict(state["average"])
+        torch.set_rng_state(state["rng"])
+        first, elapsed, drawn = state["step"] + 1, state["elapsed"], state["drawn"]
+        print(f"continuing {a.checkpoint} from step {state['step']} ({elapsed:.0f}s so far)", flush=True)
+    else:
+        print(f"step 0 {label} {evaluate(vae):.3f} dB", flush=True)
     fixed = frames_to_tensor(build(424242, a.eval_clips), "cpu") if a.memorise else None   # vae_psnr's clips
-    drawn = 0
     vae.train()
-    started, batch_psnr, moves = time.time(), [], []
-    for step in range(1 - a.prime, a.steps + 1):
+    started, batch_psnr, moves = time.time() - elapsed, [], []
+    for step in range(first, a.steps + 1):
         scale = min(1.0, step / a.warmup) if step > 0 else 0.0
         if a.cosine:
             scale *= 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / a.steps))
@@ -182,6 +217,11 @@ def main(argv=None):
             print(line, flush=True)
             if a.save:
                 (average if average is not None else vae).save_pretrained(a.save)
+            if a.checkpoint:
+                save_checkpoint(Path(a.checkpoint), {
+                    "settings": {k: getattr(a, k) for k in RESUME_KEYS}, "step": step, "drawn": drawn,
+                    "elapsed": time.time() - started, "rng": torch.get_rng_state(), "model": vae.state_dict(),
+                    "opt": opt.state_dict(), "average": average.state_dict() if average is not None else None})
 
 
 if __name__ == "__main__":

@@ -65,3 +65,61 @@ def widen_decoder(vae, k: int = 2, seed: int = 0):
            for name, t in wide.state_dict().items()}
     wide.load_state_dict(new)
     return wide.train(vae.training)
+
+
+def widen_latents(vae, z_dim: int, seed: int = 0, logvar: float = -4.0):
+    """A new AutoencoderKLWan with `z_dim` latent channels where `vae` has fewer, computing the same round trip.
+
+    The old channels keep their weights. Each new latent channel starts as a random feature of the encoder's last
+    hidden layer (a fresh row of `encoder.conv_out`, passed straight through `quant_conv`), with a small fixed
+    posterior spread (log-variance `logvar`); the decoder reads it through `post_quant_conv`'s identity into
+    `decoder.conv_in` columns that start at zero. So the decoder ignores the new channels at first, and their
+    gradients (through those zero columns, which are not a product of two zeros) teach it to use them. The new
+    channels' `latents_mean` / `latents_std` start at 0 / 1 (a model's transformer needs measuring them again)."""
+    from diffusers import AutoencoderKLWan
+    old_z = vae.config.z_dim
+    if z_dim <= old_z:
+        raise ValueError(f"the latents have {old_z} channels; widen to more than that, not {z_dim}")
+    cfg = {key: v for key, v in vae.config.items() if not key.startswith("_")}
+    cfg["z_dim"] = z_dim
+    cfg["latents_mean"] = list(cfg["latents_mean"]) + [0.0] * (z_dim - old_z)
+    cfg["latents_std"] = list(cfg["latents_std"]) + [1.0] * (z_dim - old_z)
+    torch.manual_seed(seed)      # the new conv_out rows: a fresh layer's default initialisation, seeded
+    wide = AutoencoderKLWan(**cfg)
+    old, new = vae.state_dict(), wide.state_dict()
+    mu, lv = slice(0, old_z), slice(old_z, 2 * old_z)                   # old layout of the 2 x z posterior channels
+    nmu, nlv = slice(0, old_z), slice(z_dim, z_dim + old_z)             # the same channels in the wide layout
+    fresh_mu, fresh_lv = slice(old_z, z_dim), slice(z_dim + old_z, 2 * z_dim)
+    out = {}
+    for name, t in new.items():
+        o = old[name]
+        if name.startswith("encoder.conv_out."):
+            t = t.detach().clone()
+            t[nmu], t[nlv] = o[mu], o[lv]
+            t[fresh_lv] = 0.0                        # the new log-variances: all from quant_conv's bias
+        elif name.startswith("quant_conv."):
+            t = torch.zeros_like(t)
+            for dst, src in ((nmu, mu), (nlv, lv)):
+                if t.dim() > 1:
+                    t[dst, nmu], t[dst, nlv] = o[src, mu], o[src, lv]
+                else:
+                    t[dst] = o[src]
+            if t.dim() > 1:
+                t[fresh_mu, fresh_mu] = torch.eye(z_dim - old_z).view(z_dim - old_z, z_dim - old_z, 1, 1, 1)
+            else:
+                t[fresh_lv] = logvar
+        elif name.startswith("post_quant_conv."):
+            t = torch.zeros_like(t)
+            if t.dim() > 1:
+                t[:old_z, :old_z] = o
+                t[old_z:, old_z:] = torch.eye(z_dim - old_z).view(z_dim - old_z, z_dim - old_z, 1, 1, 1)
+            else:
+                t[:old_z] = o
+        elif name == "decoder.conv_in.weight":
+            t = torch.zeros_like(t)
+            t[:, :old_z] = o
+        else:
+            t = o
+        out[name] = t
+    wide.load_state_dict(out)
+    return wide.to(vae.dtype).train(vae.training)

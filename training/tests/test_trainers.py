@@ -373,6 +373,53 @@ class EncoderOnlyTests(unittest.TestCase):
         self.assertFalse(torch.allclose(before, after))
 
 
+class WidenLatentsTests(unittest.TestCase):
+    def test_wider_latents_keep_the_round_trip_and_the_decoder_learns_them(self):
+        from training.data import build
+        from training.trainers import autoencoder_loss, frames_to_tensor
+        from training.widen import widen_latents
+        torch.manual_seed(0)
+        vae = make_vae(TINY_VAE).eval()
+        z = vae.config.z_dim
+        wide = widen_latents(vae, z + 4).eval()
+        x = frames_to_tensor(build(6, 1), "cpu")[:, :, :5]
+        with torch.no_grad():
+            before, after = vae._encode(x), wide._encode(x)
+            self.assertTrue(torch.equal(after[:, :z], before[:, :z]))                  # the old means
+            self.assertTrue(torch.equal(after[:, z + 4:2 * z + 4], before[:, z:]))     # the old log-variances
+            self.assertGreater(after[:, z:z + 4].std().item(), 0.01)                  # new channels carry features
+            self.assertTrue(torch.allclose(wide.decode(after[:, :z + 4]).sample, vae.decode(before[:, :z]).sample,
+                                           atol=1e-5))
+        self.assertEqual(len(wide.config.latents_std), z + 4)
+        wide.train()
+        loss, _, _ = autoencoder_loss(wide, x, train_encoder=True)
+        loss.backward()
+        self.assertGreater(wide.decoder.conv_in.weight.grad[:, z:].abs().sum().item(), 0.0)
+
+
+class FinetuneResumeTests(unittest.TestCase):
+    def test_a_stopped_run_continues_to_the_same_weights_and_refuses_other_settings(self):
+        from diffusers import AutoencoderKLWan
+        from training import finetune_vae
+        torch.manual_seed(0)
+        with tempfile.TemporaryDirectory() as d:
+            make_vae(TINY_VAE).save_pretrained(f"{d}/start")
+            args = ["--vae", f"{d}/start", "--whole", "--batch", "1", "--warmup", "1", "--lr", "1e-3", "--ema", "0.9",
+                    "--eval-every", "1", "--eval-clips", "1", "--fp32", "--seed", "3"]
+            finetune_vae.main(args + ["--steps", "2", "--save", f"{d}/straight"])
+            finetune_vae.main(args + ["--steps", "1", "--save", f"{d}/resumed", "--checkpoint", f"{d}/state.pt"])
+            finetune_vae.main(args + ["--steps", "2", "--save", f"{d}/resumed", "--checkpoint", f"{d}/state.pt"])
+            straight, resumed = (tensors(AutoencoderKLWan.from_pretrained(f"{d}/{n}")) for n in ("straight", "resumed"))
+            for k, v in straight.items():
+                self.assertTrue(torch.equal(v, resumed[k]), k)
+            start = tensors(AutoencoderKLWan.from_pretrained(f"{d}/start"))
+            self.assertFalse(all(torch.equal(v, start[k]) for k, v in straight.items()))
+            with self.assertRaises(SystemExit) as refused:
+                finetune_vae.main([a if a != "3" else "4" for a in args] + ["--steps", "3", "--checkpoint",
+                                                                           f"{d}/state.pt"])
+            self.assertIn("--seed 3 (now 4)", str(refused.exception))
+
+
 class LatentGapTests(unittest.TestCase):
     def test_the_fit_starts_at_the_round_trip_and_lowers_the_error(self):
         from training.data import render_with_truth
