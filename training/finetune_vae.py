@@ -22,11 +22,10 @@ import argparse
 import copy
 import math
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
-
-from pathlib import Path
 
 from .common import bf16_notice, bf16_speedup, keep_freed_memory, load_checkpoint, save_checkpoint
 from .data import build, render_with_truth
@@ -36,9 +35,14 @@ from .trainers import autoencoder_loss, frames_to_tensor, update_average
 from . import whole_clip
 from .widen import widen_decoder, widen_latents
 
-# The settings a checkpoint must be resumed with: the same model, parameters, data and objective.
+# The settings a checkpoint must be resumed with: the same model, parameters, data and objective (and, with
+# --cosine, the same --steps, which set the schedule). The learning rate and --steps may change.
 RESUME_KEYS = ("model", "vae", "whole", "encoder", "anchor", "batch", "accum", "prime", "ema", "l1_weight", "seed",
-               "widen", "latent_channels", "object_crop", "memorise", "fp32")
+               "widen", "latent_channels", "object_crop", "memorise", "fp32", "cosine")
+
+
+def resume_settings(a) -> dict:
+    return {k: getattr(a, k) for k in RESUME_KEYS + (("steps",) if a.cosine else ())}
 
 
 def object_crops(vae, seed: int, n: int, size: int, amp: bool) -> tuple[torch.Tensor, torch.Tensor, list]:
@@ -157,9 +161,9 @@ def main(argv=None):
     first, elapsed, drawn = 1 - a.prime, 0.0, 0
     state = load_checkpoint(Path(a.checkpoint)) if a.checkpoint else None
     if state is not None:
-        settings = {k: getattr(a, k) for k in RESUME_KEYS}
+        settings = resume_settings(a)
         changed = [f"--{k.replace('_', '-')} {state['settings'][k]} (now {v})"
-                   for k, v in settings.items() if state["settings"].get(k) != v]
+                   for k, v in settings.items() if k in state["settings"] and state["settings"][k] != v]
         if changed:
             raise SystemExit(f"{a.checkpoint} was trained with other settings: {', '.join(changed)}; "
                              "give the same ones to continue it, or another --checkpoint to start afresh")
@@ -169,7 +173,8 @@ def main(argv=None):
             average.load_state_dict(state["average"])
         torch.set_rng_state(state["rng"])
         first, elapsed, drawn = state["step"] + 1, state["elapsed"], state["drawn"]
-        print(f"continuing {a.checkpoint} from step {state['step']} ({elapsed:.0f}s so far)", flush=True)
+        print(f"continuing {a.checkpoint} from step {state['step']} ({elapsed:.0f}s so far)"
+              + (f"; it has reached --steps {a.steps} already" if state["step"] >= a.steps else ""), flush=True)
     else:
         print(f"step 0 {label} {evaluate(vae):.3f} dB", flush=True)
     fixed = frames_to_tensor(build(424242, a.eval_clips), "cpu") if a.memorise else None   # vae_psnr's clips
@@ -219,7 +224,7 @@ def main(argv=None):
                 (average if average is not None else vae).save_pretrained(a.save)
             if a.checkpoint:
                 save_checkpoint(Path(a.checkpoint), {
-                    "settings": {k: getattr(a, k) for k in RESUME_KEYS}, "step": step, "drawn": drawn,
+                    "settings": resume_settings(a), "step": step, "drawn": drawn,
                     "elapsed": time.time() - started, "rng": torch.get_rng_state(), "model": vae.state_dict(),
                     "opt": opt.state_dict(), "average": average.state_dict() if average is not None else None})
 
