@@ -104,7 +104,7 @@ def main(argv=None):
     ap.add_argument("--latent-channels", type=int, default=0,
                     help="with --whole: first widen the latents to this many channels (the old ones keep their "
                          "round trip; the new ones start as random features the decoder ignores, and are learnt)")
-    ap.add_argument("--checkpoint",
+    ap.add_argument("--checkpoint", type=Path,
                     help="keep the whole training state here (weights, average, optimiser, step) at every "
                          "evaluation, and continue from it when it exists: rerun the same command to resume")
     ap.add_argument("--object-crop", type=int, default=0,
@@ -159,7 +159,7 @@ def main(argv=None):
 
     label = "PSNR of the fitted clips" if a.memorise else "held-out PSNR"
     first, elapsed, drawn = 1 - a.prime, 0.0, 0
-    state = load_checkpoint(Path(a.checkpoint)) if a.checkpoint else None
+    state = load_checkpoint(a.checkpoint) if a.checkpoint else None
     if state is not None:
         settings = resume_settings(a)
         changed = [f"--{k.replace('_', '-')} {state['settings'][k]} (now {v})"
@@ -223,7 +223,7 @@ def main(argv=None):
             if a.save:
                 (average if average is not None else vae).save_pretrained(a.save)
             if a.checkpoint:
-                save_checkpoint(Path(a.checkpoint), {
+                save_checkpoint(a.checkpoint, {
                     "settings": resume_settings(a), "step": step, "drawn": drawn,
                     "elapsed": time.time() - started, "rng": torch.get_rng_state(), "model": vae.state_dict(),
                     "opt": opt.state_dict(), "average": average.state_dict() if average is not None else None})

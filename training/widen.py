@@ -87,37 +87,36 @@ def widen_latents(vae, z_dim: int, seed: int = 0, logvar: float = -4.0):
     torch.manual_seed(seed)      # the new conv_out rows: a fresh layer's default initialisation, seeded
     wide = AutoencoderKLWan(**cfg)
     old, new = vae.state_dict(), wide.state_dict()
-    mu, lv = slice(0, old_z), slice(old_z, 2 * old_z)                   # old layout of the 2 x z posterior channels
-    nmu, nlv = slice(0, old_z), slice(z_dim, z_dim + old_z)             # the same channels in the wide layout
+    grow = z_dim - old_z
+    eye = torch.eye(grow).view(grow, grow, 1, 1, 1)                      # a 1x1x1 convolution passing channels on
+    kept = torch.arange(old_z)
+    kept2 = torch.cat([kept, kept + z_dim])     # the old (mean, log-variance) channels in the wide 2 x z layout
     fresh_mu, fresh_lv = slice(old_z, z_dim), slice(z_dim + old_z, 2 * z_dim)
     out = {}
     for name, t in new.items():
         o = old[name]
         if name.startswith("encoder.conv_out."):
-            t = t.detach().clone()
-            t[nmu], t[nlv] = o[mu], o[lv]
+            t = t.detach().clone()                   # the fresh rows keep their initialisation: new features
+            t[kept2] = o
             t[fresh_lv] = 0.0                        # the new log-variances: all from quant_conv's bias
-        elif name.startswith("quant_conv."):
+        elif name == "quant_conv.weight":
             t = torch.zeros_like(t)
-            for dst, src in ((nmu, mu), (nlv, lv)):
-                if t.dim() > 1:
-                    t[dst, nmu], t[dst, nlv] = o[src, mu], o[src, lv]
-                else:
-                    t[dst] = o[src]
-            if t.dim() > 1:
-                t[fresh_mu, fresh_mu] = torch.eye(z_dim - old_z).view(z_dim - old_z, z_dim - old_z, 1, 1, 1)
-            else:
-                t[fresh_lv] = logvar
-        elif name.startswith("post_quant_conv."):
+            t[kept2[:, None], kept2] = o
+            t[fresh_mu, fresh_mu] = eye
+        elif name == "quant_conv.bias":
             t = torch.zeros_like(t)
-            if t.dim() > 1:
-                t[:old_z, :old_z] = o
-                t[old_z:, old_z:] = torch.eye(z_dim - old_z).view(z_dim - old_z, z_dim - old_z, 1, 1, 1)
-            else:
-                t[:old_z] = o
+            t[kept2] = o
+            t[fresh_lv] = logvar
+        elif name == "post_quant_conv.weight":
+            t = torch.zeros_like(t)
+            t[kept[:, None], kept] = o
+            t[fresh_mu, fresh_mu] = eye
+        elif name == "post_quant_conv.bias":
+            t = torch.zeros_like(t)
+            t[kept] = o
         elif name == "decoder.conv_in.weight":
             t = torch.zeros_like(t)
-            t[:, :old_z] = o
+            t[:, kept] = o
         else:
             t = o
         out[name] = t
