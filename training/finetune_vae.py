@@ -12,6 +12,7 @@ average, when kept) at every evaluation and at the end, so a run stopped early k
     python -m training.finetune_vae ... --encoder [--anchor W]   # the encoder alone: generated clips unchanged
     python -m training.finetune_vae ... --whole --latent-channels 32  # more latent channels (a new latent space)
     python -m training.finetune_vae ... --checkpoint R/state.pt  # resumable: rerun the same command to continue
+    python -m training.finetune_vae ... --frames 9  # train on 9-frame windows of the clips (evaluate on whole ones)
 
 The CPU's way to continue the decoder without computing latents of a data set; short
 runs of it choose a learning rate and batch. `run_all.py` trains the whole pipeline.
@@ -38,11 +39,18 @@ from .widen import widen_decoder, widen_latents
 # The settings a checkpoint must be resumed with: the same model, parameters, data and objective (and, with
 # --cosine, the same --steps, which set the schedule). The learning rate and --steps may change.
 RESUME_KEYS = ("model", "vae", "whole", "encoder", "anchor", "batch", "accum", "prime", "ema", "l1_weight", "seed",
-               "widen", "latent_channels", "object_crop", "memorise", "fp32", "cosine")
+               "widen", "latent_channels", "object_crop", "memorise", "fp32", "cosine", "frames")
 
 
 def resume_settings(a) -> dict:
     return {k: getattr(a, k) for k in RESUME_KEYS + (("steps",) if a.cosine else ())}
+
+
+def windows(x: torch.Tensor, frames: int, seed: int) -> torch.Tensor:
+    """Each clip of x (B, 3, T, H, W) cut to `frames` consecutive frames from a random start (seeded): its first
+    frame then takes the causal first-frame path, as a clip's first does."""
+    starts = np.random.default_rng(seed).integers(0, x.shape[2] - frames + 1, len(x))
+    return torch.stack([c[:, s:s + frames] for c, s in zip(x, starts)])
 
 
 def object_crops(vae, seed: int, n: int, size: int, amp: bool) -> tuple[torch.Tensor, torch.Tensor, list]:
@@ -110,6 +118,9 @@ def main(argv=None):
     ap.add_argument("--object-crop", type=int, default=0,
                     help="decode only an NxN crop (N a multiple of 8) around one of each clip's objects, where the "
                          "round trip loses its PSNR; the frozen encoder still reads the whole clip")
+    ap.add_argument("--frames", type=int, default=0,
+                    help="train on windows of this many consecutive frames (4k+1) from a random start in each clip: "
+                         "more scenes per second of training; the evaluation stays on whole clips")
     ap.add_argument("--memorise", action="store_true",
                     help="train on the evaluation clips themselves, in turn (a capacity probe, not a model to ship)")
     a = ap.parse_args(argv)
@@ -121,6 +132,8 @@ def main(argv=None):
         ap.error("--encoder trains the encoder alone (not with --whole, --widen or --object-crop)")
     if a.anchor and not a.encoder:
         ap.error("--anchor goes with --encoder")
+    if a.frames and ((a.frames - 1) % 4 or a.frames > 17 or a.object_crop or a.memorise):
+        ap.error("--frames takes 4k+1 frames, at most a clip's 17, and goes with fresh whole-frame clips")
     if a.latent_channels and not a.whole:
         ap.error("--latent-channels goes with --whole (new latent channels need an encoder that learns them)")
     keep_freed_memory()
@@ -196,6 +209,8 @@ def main(argv=None):
                 drawn += a.batch
             else:
                 x = frames_to_tensor(build(seed, a.batch), "cpu")
+                if a.frames:
+                    x = windows(x, a.frames, seed)
                 if k % 2:
                     x = x.flip(-1)
             loss, rec, parts = autoencoder_loss(vae, x, train_encoder=a.whole or a.encoder, latents=z,   # OPL off

@@ -420,6 +420,37 @@ class FinetuneResumeTests(unittest.TestCase):
             self.assertIn("--seed 3 (now 4)", str(refused.exception))
 
 
+class FinetuneWindowsTests(unittest.TestCase):
+    def test_windows_are_consecutive_frames_of_their_own_clip_from_seeded_starts(self):
+        from training.finetune_vae import windows
+        x = torch.arange(8 * 17).float().view(8, 1, 17, 1, 1)      # clip b, frame t holds 17 b + t
+        w = windows(x, 5, 7)
+        self.assertEqual(tuple(w.shape), (8, 1, 5, 1, 1))
+        starts = (w[:, 0, 0, 0, 0] - 17 * torch.arange(8)).long().tolist()
+        for b, s in enumerate(starts):
+            self.assertTrue(0 <= s <= 12)
+            self.assertTrue(torch.equal(w[b, 0, :, 0, 0], x[b, 0, s:s + 5, 0, 0]))
+        self.assertTrue(torch.equal(w, windows(x, 5, 7)))
+        self.assertGreater(len(set(starts)), 1)
+
+    def test_a_run_on_windows_trains_otherwise_and_other_lengths_are_refused(self):
+        from diffusers import AutoencoderKLWan
+        from training import finetune_vae
+        torch.manual_seed(0)
+        with tempfile.TemporaryDirectory() as d:
+            make_vae(TINY_VAE).save_pretrained(f"{d}/start")
+            args = ["--vae", f"{d}/start", "--whole", "--batch", "1", "--warmup", "1", "--lr", "1e-3", "--steps", "1",
+                    "--eval-every", "1", "--eval-clips", "1", "--fp32", "--seed", "3"]
+            finetune_vae.main(args + ["--save", f"{d}/whole"])
+            finetune_vae.main(args + ["--frames", "5", "--save", f"{d}/windows"])
+            start, whole, win = (tensors(AutoencoderKLWan.from_pretrained(f"{d}/{n}")) for n in ("start", "whole", "windows"))
+            self.assertFalse(all(torch.equal(v, start[k]) for k, v in win.items()))
+            self.assertFalse(all(torch.equal(v, whole[k]) for k, v in win.items()))
+            for frames in ("8", "21"):
+                with self.assertRaises(SystemExit):
+                    finetune_vae.main(args + ["--frames", frames])
+
+
 class LatentGapTests(unittest.TestCase):
     def test_the_fit_starts_at_the_round_trip_and_lowers_the_error(self):
         from training.data import render_with_truth
