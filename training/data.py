@@ -11,16 +11,16 @@ from .world import HeldOut, WorldConfig, caption, render, sample_spec
 from .world.spec import ClipSpec
 
 
-def _spec(seed: int, held: HeldOut) -> ClipSpec:
-    return sample_spec(np.random.default_rng(seed), seed, excluded=held)
+def _spec(seed: int, held: HeldOut, crowd: int = 0) -> ClipSpec:
+    return sample_spec(np.random.default_rng(seed), seed, excluded=held, crowd=crowd)
 
 
 def _render_chunk(args):
-    seeds, cfg = args
+    seeds, cfg, crowd = args
     held = HeldOut()
     out = np.empty((len(seeds), cfg.frames, cfg.height, cfg.width, 3), np.uint8)
     for i, s in enumerate(seeds):
-        out[i] = render(_spec(s, held), cfg, truth=False).frames
+        out[i] = render(_spec(s, held, crowd), cfg, truth=False).frames
     return out
 
 
@@ -47,10 +47,11 @@ def captions_for(seeds: list[int], per_clip: int) -> list[list[str]]:
     return out
 
 
-def build(data_seed: int, n: int, cfg: WorldConfig = WorldConfig(), workers: int = 1, chunk: int = 64) -> np.ndarray:
-    """Render n clips (N, T, H, W, 3) uint8, deterministic in data_seed."""
+def build(data_seed: int, n: int, cfg: WorldConfig = WorldConfig(), workers: int = 1, chunk: int = 64,
+          crowd: int = 0) -> np.ndarray:
+    """Render n clips (N, T, H, W, 3) uint8, deterministic in data_seed; `crowd` more objects in each (sample_spec)."""
     seeds = clip_seeds(data_seed, n)
-    jobs = [(seeds[i:i + chunk], cfg) for i in range(0, n, chunk)]
+    jobs = [(seeds[i:i + chunk], cfg, crowd) for i in range(0, n, chunk)]
     if workers <= 1:
         parts = [_render_chunk(j) for j in jobs]
     else:

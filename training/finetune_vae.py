@@ -13,6 +13,7 @@ average, when kept) at every evaluation and at the end, so a run stopped early k
     python -m training.finetune_vae ... --whole --latent-channels 32  # more latent channels (a new latent space)
     python -m training.finetune_vae ... --checkpoint R/state.pt  # resumable: rerun the same command to continue
     python -m training.finetune_vae ... --frames 9  # train on 9-frame windows of the clips (evaluate on whole ones)
+    python -m training.finetune_vae ... --crowd 3   # three more objects in every training clip
 
 The CPU's way to continue the decoder without computing latents of a data set; short
 runs of it choose a learning rate and batch. `run_all.py` trains the whole pipeline.
@@ -39,7 +40,7 @@ from .widen import widen_decoder, widen_latents
 # The settings a checkpoint must be resumed with: the same model, parameters, data and objective (and, with
 # --cosine, the same --steps, which set the schedule). The learning rate and --steps may change.
 RESUME_KEYS = ("model", "vae", "whole", "encoder", "anchor", "batch", "accum", "prime", "ema", "l1_weight", "seed",
-               "widen", "latent_channels", "object_crop", "memorise", "fp32", "cosine", "frames")
+               "widen", "latent_channels", "object_crop", "memorise", "fp32", "cosine", "frames", "crowd")
 
 
 def resume_settings(a) -> dict:
@@ -121,6 +122,9 @@ def main(argv=None):
     ap.add_argument("--frames", type=int, default=0,
                     help="train on windows of this many consecutive frames (4k+1) from a random start in each clip: "
                          "more scenes per second of training; the evaluation stays on whole clips")
+    ap.add_argument("--crowd", type=int, default=0,
+                    help="render the training clips with this many more objects each (small or medium, any kind): "
+                         "more of the objects, where the round trip loses its PSNR, per clip")
     ap.add_argument("--memorise", action="store_true",
                     help="train on the evaluation clips themselves, in turn (a capacity probe, not a model to ship)")
     a = ap.parse_args(argv)
@@ -208,7 +212,7 @@ def main(argv=None):
                 x = fixed[[(drawn + j) % len(fixed) for j in range(a.batch)]]
                 drawn += a.batch
             else:
-                x = frames_to_tensor(build(seed, a.batch), "cpu")
+                x = frames_to_tensor(build(seed, a.batch, crowd=a.crowd), "cpu")
                 if a.frames:
                     x = windows(x, a.frames, seed)
                 if k % 2:

@@ -420,7 +420,7 @@ class FinetuneResumeTests(unittest.TestCase):
             self.assertIn("--seed 3 (now 4)", str(refused.exception))
 
 
-class FinetuneWindowsTests(unittest.TestCase):
+class FinetuneDataTests(unittest.TestCase):
     def test_windows_are_consecutive_frames_of_their_own_clip_from_seeded_starts(self):
         from training.finetune_vae import windows
         x = torch.arange(8 * 17).float().view(8, 1, 17, 1, 1)      # clip b, frame t holds 17 b + t
@@ -433,7 +433,7 @@ class FinetuneWindowsTests(unittest.TestCase):
         self.assertTrue(torch.equal(w, windows(x, 5, 7)))
         self.assertGreater(len(set(starts)), 1)
 
-    def test_a_run_on_windows_trains_otherwise_and_other_lengths_are_refused(self):
+    def test_runs_on_windows_or_crowded_clips_train_otherwise_and_other_lengths_are_refused(self):
         from diffusers import AutoencoderKLWan
         from training import finetune_vae
         torch.manual_seed(0)
@@ -443,9 +443,12 @@ class FinetuneWindowsTests(unittest.TestCase):
                     "--eval-every", "1", "--eval-clips", "1", "--fp32", "--seed", "3"]
             finetune_vae.main(args + ["--save", f"{d}/whole"])
             finetune_vae.main(args + ["--frames", "5", "--save", f"{d}/windows"])
-            start, whole, win = (tensors(AutoencoderKLWan.from_pretrained(f"{d}/{n}")) for n in ("start", "whole", "windows"))
-            self.assertFalse(all(torch.equal(v, start[k]) for k, v in win.items()))
-            self.assertFalse(all(torch.equal(v, whole[k]) for k, v in win.items()))
+            finetune_vae.main(args + ["--crowd", "2", "--save", f"{d}/crowd"])
+            start, whole, win, crowd = (tensors(AutoencoderKLWan.from_pretrained(f"{d}/{n}"))
+                                        for n in ("start", "whole", "windows", "crowd"))
+            for other in (win, crowd):
+                self.assertFalse(all(torch.equal(v, start[k]) for k, v in other.items()))
+                self.assertFalse(all(torch.equal(v, whole[k]) for k, v in other.items()))
             for frames in ("8", "21"):
                 with self.assertRaises(SystemExit):
                     finetune_vae.main(args + ["--frames", frames])

@@ -48,6 +48,17 @@ class WorldTests(unittest.TestCase):
             s = sample_spec(np.random.default_rng(i), i, excluded=held)
             self.assertFalse(held(s.main.colour, s.main.shape, s.main.motion))
 
+    def test_a_crowd_adds_objects_to_the_same_clip(self):
+        for i in range(20):
+            plain = sample_spec(np.random.default_rng(i), i)
+            crowded = sample_spec(np.random.default_rng(i), i, crowd=3)
+            self.assertEqual(crowded.objects[:len(plain.objects)], plain.objects)
+            self.assertEqual(len(crowded.objects), len(plain.objects) + 3)
+            self.assertEqual((crowded.background, crowded.camera, crowded.bg_params),
+                             (plain.background, plain.camera, plain.bg_params))
+            self.assertTrue(all(o.size in ("small", "medium") for o in crowded.objects[len(plain.objects):]))
+        self.assertEqual(len(render(crowded).truth["objects"]), len(crowded.objects))
+
     def test_captions_name_the_main_object(self):
         for i in range(50):
             rng = np.random.default_rng(i)

@@ -133,8 +133,10 @@ def motions_for(shape: str) -> list[str]:
 
 
 def sample_spec(rng: np.random.Generator, seed: int, excluded=None, *, single: bool = False,
-                static_camera: bool = False) -> ClipSpec:
-    """Draw one clip. `excluded(colour, shape, motion)` rejects held-out main-object combinations."""
+                static_camera: bool = False, crowd: int = 0) -> ClipSpec:
+    """Draw one clip. `excluded(colour, shape, motion)` rejects held-out main-object combinations. `crowd` adds
+    that many more small or medium objects of any shape, colour and motion, drawn after everything else (the
+    clip is otherwise the one drawn without them): more objects per clip for the autoencoder's training."""
     background = str(rng.choice(BACKGROUND_NAMES))
     floor = BACKGROUNDS[background]["floor"]
     colours = allowed_colours(background)
@@ -158,4 +160,8 @@ def sample_spec(rng: np.random.Generator, seed: int, excluded=None, *, single: b
         cam = CameraSpec(kind=kind, amount=float(rng.uniform(0.15, 0.25) if kind.startswith("pan") else rng.uniform(0.2, 0.35)))
     bg_params = {"hue": float(rng.uniform(-1, 1)), "phase": float(rng.uniform(0, 2 * math.pi)),
                  "horizon": float(rng.uniform(0.45, 0.6)), "scale": float(rng.uniform(0.8, 1.25))}
+    for _ in range(crowd):
+        s2 = str(rng.choice(SHAPES))
+        objects.append(make_object(rng, s2, str(rng.choice(colours)), str(rng.choice(["small", "medium"])),
+                                   str(rng.choice(motions_for(s2))), floor))
     return ClipSpec(seed=seed, background=background, objects=objects, camera=cam, bg_params=bg_params)
