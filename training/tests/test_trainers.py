@@ -397,15 +397,20 @@ class WidenLatentsTests(unittest.TestCase):
         self.assertGreater(wide.decoder.conv_in.weight.grad[:, z:].abs().sum().item(), 0.0)
 
 
+def tiny_finetune(d: str, *extra: str) -> list[str]:
+    """A tiny autoencoder saved as d/start, and finetune_vae's arguments for whole-autoencoder steps of one clip on it."""
+    make_vae(TINY_VAE).save_pretrained(f"{d}/start")
+    return ["--vae", f"{d}/start", "--whole", "--batch", "1", "--warmup", "1", "--lr", "1e-3", "--eval-every", "1",
+            "--eval-clips", "1", "--fp32", "--seed", "3", *extra]
+
+
 class FinetuneResumeTests(unittest.TestCase):
     def test_a_stopped_run_continues_to_the_same_weights_and_refuses_other_settings(self):
         from diffusers import AutoencoderKLWan
         from training import finetune_vae
         torch.manual_seed(0)
         with tempfile.TemporaryDirectory() as d:
-            make_vae(TINY_VAE).save_pretrained(f"{d}/start")
-            args = ["--vae", f"{d}/start", "--whole", "--batch", "1", "--warmup", "1", "--lr", "1e-3", "--ema", "0.9",
-                    "--eval-every", "1", "--eval-clips", "1", "--fp32", "--seed", "3"]
+            args = tiny_finetune(d, "--ema", "0.9")
             finetune_vae.main(args + ["--steps", "2", "--save", f"{d}/straight"])
             finetune_vae.main(args + ["--steps", "1", "--save", f"{d}/resumed", "--checkpoint", f"{d}/state.pt"])
             finetune_vae.main(args + ["--steps", "2", "--save", f"{d}/resumed", "--checkpoint", f"{d}/state.pt"])
@@ -438,9 +443,7 @@ class FinetuneDataTests(unittest.TestCase):
         from training import finetune_vae
         torch.manual_seed(0)
         with tempfile.TemporaryDirectory() as d:
-            make_vae(TINY_VAE).save_pretrained(f"{d}/start")
-            args = ["--vae", f"{d}/start", "--whole", "--batch", "1", "--warmup", "1", "--lr", "1e-3", "--steps", "1",
-                    "--eval-every", "1", "--eval-clips", "1", "--fp32", "--seed", "3"]
+            args = tiny_finetune(d, "--steps", "1")
             finetune_vae.main(args + ["--save", f"{d}/whole"])
             finetune_vae.main(args + ["--frames", "5", "--save", f"{d}/windows"])
             finetune_vae.main(args + ["--crowd", "2", "--save", f"{d}/crowd"])
