@@ -2,6 +2,7 @@
 
     python3 -m unittest discover -s training/tests -t .
 """
+import copy
 import tempfile
 import unittest
 from pathlib import Path
@@ -455,6 +456,40 @@ class FinetuneDataTests(unittest.TestCase):
             for frames in ("8", "21"):
                 with self.assertRaises(SystemExit):
                     finetune_vae.main(args + ["--frames", frames])
+
+
+class AlignTests(unittest.TestCase):
+    def test_a_change_of_latent_coordinates_is_undone_and_every_round_trip_kept(self):
+        from training.align import align_latents, fold_affine
+        from training.data import build
+        from training.trainers import frames_to_tensor
+        torch.manual_seed(0)
+        old = make_vae(TINY_VAE).eval().requires_grad_(False)
+        z_dim = old.config.z_dim
+        frames = np.ascontiguousarray(build(5, 3)[:, :5])   # 5 frames: the first latent frame and one chunk
+        x = frames_to_tensor(frames, "cpu")
+
+        def latents(vae):
+            return vae.encode(x).latent_dist.mode()
+
+        def round_trip(vae):
+            return vae.decode(latents(vae)).sample
+
+        with torch.no_grad():
+            moved = fold_affine(old, torch.eye(z_dim, dtype=torch.float64) + 0.3 * torch.randn(z_dim, z_dim,
+                                dtype=torch.float64), torch.randn(z_dim, dtype=torch.float64))
+            torch.testing.assert_close(round_trip(moved), round_trip(old), atol=1e-4, rtol=0)
+            aligned, r = align_latents(moved, old, frames, batch=2)
+            self.assertGreater(r["moved_std_before"], 0.1)
+            self.assertLess(r["moved_std_after"], 1e-4)
+            torch.testing.assert_close(latents(aligned), latents(old), atol=1e-4, rtol=0)
+            retrained = copy.deepcopy(old)                # a move no affine map undoes: the encoder's own weights
+            for prm in retrained.encoder.parameters():
+                prm.add_(0.05 * prm.abs().mean() * torch.randn_like(prm))
+            aligned, r = align_latents(retrained, old, frames, batch=2)
+            self.assertLess(r["moved_std_after"], r["moved_std_before"])
+            self.assertGreater(r["moved_std_after"], 1e-3)
+            torch.testing.assert_close(round_trip(aligned), round_trip(retrained), atol=1e-4, rtol=0)
 
 
 class LatentGapTests(unittest.TestCase):

@@ -1,0 +1,101 @@
+"""A continued autoencoder re-expressed in its predecessor's latent space, its round trip unchanged.
+
+When the encoder trains too (`finetune_vae --whole`) its latents move, and the committed transformer, which makes
+latents like the old encoder's, no longer speaks the new decoder's language (session 15: colour 96 -> 93%).
+Part of that move is only a change of coordinates: a mixing of the 16 channels and a shift, which the 1x1x1
+`quant_conv` (the encoder's last layer) and `post_quant_conv` (the decoder's first) can absorb exactly. This fits
+the affine map that best carries the new encoder's posterior means onto the old one's (least squares over every
+latent position of fresh world clips), folds it into the new `quant_conv`'s mean rows and its inverse into the new
+`post_quant_conv`, so the aligned autoencoder encodes to `M z + c` and decodes what it decoded from `z`: its own
+round trip is the same function, while its latents sit as near the old ones as an affine map allows. What is
+left is the non-affine part of the move, which `training.eval.latent_shift` measures.
+
+    python -m training.align R/vae models/reel-t2v-default/vae --save R/aligned [--clips 64] [--seed 7]
+    python -m training.eval.latent_shift models/reel-t2v-default/vae R/aligned
+
+The posterior's log-variance rows are kept as they were: a mixed Gaussian is no longer diagonal, and its spread
+(0.02-0.08 against latents of 0.6-3.3, docs/models.md "Session 11") only matters to training's samples.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+
+import numpy as np
+import torch
+
+from .common import keep_freed_memory
+from .trainers import frames_to_tensor
+
+
+@torch.no_grad()
+def posterior_means(vae, frames: np.ndarray, batch: int = 8) -> torch.Tensor:
+    """Every latent position's posterior mean over the clips `frames` (N, T, H, W, 3) uint8, as rows (P, z_dim)."""
+    rows = []
+    for i in range(0, len(frames), batch):
+        z = vae.encode(frames_to_tensor(frames[i:i + batch], "cpu")).latent_dist.mode()
+        rows.append(z.transpose(0, 1).flatten(1).T)
+    return torch.cat(rows)
+
+
+def fit_affine(z_from: torch.Tensor, z_to: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Least squares M (C x C), c (C) with z_to ~ z_from @ M.T + c, in float64."""
+    x = torch.cat([z_from.double(), torch.ones(len(z_from), 1, dtype=torch.float64)], 1)
+    solution = torch.linalg.lstsq(x, z_to.double()).solution           # (C + 1, C)
+    return solution[:-1].T.contiguous(), solution[-1].clone()
+
+
+@torch.no_grad()
+def fold_affine(vae, m: torch.Tensor, c: torch.Tensor):
+    """A copy of `vae` whose encoder gives M z + c where it gave z, and whose decoder reads M z + c as it read z."""
+    out = copy.deepcopy(vae)
+    z_dim = out.config.z_dim
+    q, p = out.quant_conv, out.post_quant_conv                          # 1x1x1 convolutions: per-position linear
+    wq, bq = q.weight.double().flatten(1), q.bias.double()              # rows: z_dim means, then z_dim log-variances
+    wq[:z_dim], bq[:z_dim] = m @ wq[:z_dim], m @ bq[:z_dim] + c
+    q.weight.copy_(wq.view_as(q.weight))
+    q.bias.copy_(bq)
+    inverse = torch.linalg.inv(m)
+    wp, bp = p.weight.double().flatten(1), p.bias.double()
+    p.weight.copy_((wp @ inverse).view_as(p.weight))
+    p.bias.copy_(bp - wp @ inverse @ c)
+    return out
+
+
+def align_latents(new, old, frames: np.ndarray, batch: int = 8) -> tuple[object, dict]:
+    """`new` re-expressed in `old`'s latent space, fitted on `frames`; with the RMS distance of the two encoders'
+    latents before and after, in units of the old latents_std, on those clips."""
+    z_new, z_old = posterior_means(new, frames, batch), posterior_means(old, frames, batch)
+    m, c = fit_affine(z_new, z_old)
+    std = torch.tensor(old.config.latents_std, dtype=torch.float64)
+    aligned_z = z_new.double() @ m.T + c
+    report = {"positions": len(z_new),
+              "moved_std_before": float(((z_new.double() - z_old.double()) / std).pow(2).mean().sqrt()),
+              "moved_std_after": float(((aligned_z - z_old.double()) / std).pow(2).mean().sqrt()),
+              "condition": float(torch.linalg.cond(m))}
+    return fold_affine(new, m, c), report
+
+
+def main(argv=None):
+    from diffusers import AutoencoderKLWan
+    from .data import build
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("new", help="the continued autoencoder (a diffusers vae/ directory)")
+    ap.add_argument("old", help="the autoencoder the transformer was trained on")
+    ap.add_argument("--save", required=True, help="write the aligned autoencoder here")
+    ap.add_argument("--clips", type=int, default=64, help="fresh world clips to fit the map on")
+    ap.add_argument("--seed", type=int, default=7, help="their data seed (not the benchmark's 424242)")
+    ap.add_argument("--threads", type=int, default=2)
+    a = ap.parse_args(argv)
+    keep_freed_memory()
+    torch.set_num_threads(a.threads)
+    new, old = (AutoencoderKLWan.from_pretrained(p).float().eval() for p in (a.new, a.old))
+    aligned, r = align_latents(new, old, build(a.seed, a.clips))
+    aligned.save_pretrained(a.save)
+    print(f"fitted on {r['positions']} latent positions of {a.clips} clips: the latents moved "
+          f"{r['moved_std_before']:.3f} latents_std, {r['moved_std_after']:.3f} after the map "
+          f"(its condition number {r['condition']:.2f}); saved {a.save}")
+
+
+if __name__ == "__main__":
+    main()
