@@ -1,4 +1,4 @@
-"""Continues an exported autoencoder (the decoder alone, the encoder alone with --encoder, or the whole of it with
+r"""Continues an exported autoencoder (the decoder alone, the encoder alone with --encoder, or the whole of it with
 --whole) on freshly rendered world clips, printing the benchmark's round-trip PSNR on fresh clips (seed 424242)
 every --eval-every steps, of the weights and, with --ema, of their moving average; --save writes the result (the
 average, when kept) at every evaluation and at the end, so a run stopped early keeps what it reached.
@@ -12,8 +12,8 @@ average, when kept) at every evaluation and at the end, so a run stopped early k
     python -m training.finetune_vae ... --encoder [--anchor W]   # the encoder alone: generated clips unchanged
     python -m training.finetune_vae ... --whole --latent-channels 32  # more latent channels (a new latent space)
     python -m training.finetune_vae ... --checkpoint R/state.pt  # resumable: rerun the same command to continue
-    python -m training.finetune_vae ... --frames 9  # train on 9-frame windows of the clips (evaluate on whole ones)
-    python -m training.finetune_vae ... --crowd 3   # three more objects in every training clip
+    python -m training.finetune_vae ... --frames 9  # 9-frame windows of the clips (probe: gains less than whole ones)
+    python -m training.finetune_vae ... --crowd 3   # three more objects in every clip (probe: gains less too)
 
 The CPU's way to continue the decoder without computing latents of a data set; short
 runs of it choose a learning rate and batch. `run_all.py` trains the whole pipeline.
@@ -121,10 +121,12 @@ def main(argv=None):
                          "round trip loses its PSNR; the frozen encoder still reads the whole clip")
     ap.add_argument("--frames", type=int, default=0,
                     help="train on windows of this many consecutive frames (4k+1) from a random start in each clip: "
-                         "more scenes per second of training; the evaluation stays on whole clips")
+                         "more scenes per second; the evaluation stays on whole clips (a probe: from the same state "
+                         "9-frame windows gained less than whole clips, per step and per second; docs/models.md)")
     ap.add_argument("--crowd", type=int, default=0,
                     help="render the training clips with this many more objects each (small or medium, any kind): "
-                         "more of the objects, where the round trip loses its PSNR, per clip")
+                         "more of the objects, where the round trip loses its PSNR, per clip (a probe: three gained "
+                         "less than plain clips on the plain evaluation clips; docs/models.md)")
     ap.add_argument("--memorise", action="store_true",
                     help="train on the evaluation clips themselves, in turn (a capacity probe, not a model to ship)")
     a = ap.parse_args(argv)

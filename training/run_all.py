@@ -1,4 +1,4 @@
-"""The whole pipeline, resumable: world data -> text embeddings -> autoencoder -> latents -> transformer (with
+r"""The whole pipeline, resumable: world data -> text embeddings -> autoencoder -> latents -> transformer (with
 decoder fine-tuning on the frozen encoder's latents) -> export -> held-out evaluation.
 
     python -m training.run_all --run-dir training/runs/default --minilm ~/.local/share/reel/models/all-minilm-l6-v2 \

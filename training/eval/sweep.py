@@ -1,4 +1,4 @@
-"""Sampler settings for an exported model, chosen on the validation draw of held-out prompts (never the test
+r"""Sampler settings for an exported model, chosen on the validation draw of held-out prompts (never the test
 draw): every (flow shift, guidance) pair generates the validation prompts with diffusers' WanPipeline and is
 scored by the analyzer.
 
