@@ -25,23 +25,19 @@ import numpy as np
 import torch
 
 from .common import keep_freed_memory
-from .trainers import frames_to_tensor
+from .trainers import encode_latents
 
 
-@torch.no_grad()
 def posterior_means(vae, frames: np.ndarray, batch: int = 8) -> torch.Tensor:
-    """Every latent position's posterior mean over the clips `frames` (N, T, H, W, 3) uint8, as rows (P, z_dim)."""
-    rows = []
-    for i in range(0, len(frames), batch):
-        z = vae.encode(frames_to_tensor(frames[i:i + batch], "cpu")).latent_dist.mode()
-        rows.append(z.transpose(0, 1).flatten(1).T)
-    return torch.cat(rows)
+    """Every latent position's posterior mean over the clips `frames` (N, T, H, W, 3) uint8, as float64 rows
+    (P, z_dim)."""
+    return encode_latents(vae, frames, "cpu", batch).transpose(0, 1).flatten(1).T.double()
 
 
 def fit_affine(z_from: torch.Tensor, z_to: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Least squares M (C x C), c (C) with z_to ~ z_from @ M.T + c, in float64."""
-    x = torch.cat([z_from.double(), torch.ones(len(z_from), 1, dtype=torch.float64)], 1)
-    solution = torch.linalg.lstsq(x, z_to.double()).solution           # (C + 1, C)
+    """Least squares M (C x C), c (C) with z_to ~ z_from @ M.T + c (float64 rows, as posterior_means gives)."""
+    x = torch.cat([z_from, torch.ones(len(z_from), 1, dtype=z_from.dtype)], 1)
+    solution = torch.linalg.lstsq(x, z_to).solution                     # (C + 1, C)
     return solution[:-1].T.contiguous(), solution[-1].clone()
 
 
@@ -68,10 +64,9 @@ def align_latents(new, old, frames: np.ndarray, batch: int = 8) -> tuple[object,
     z_new, z_old = posterior_means(new, frames, batch), posterior_means(old, frames, batch)
     m, c = fit_affine(z_new, z_old)
     std = torch.tensor(old.config.latents_std, dtype=torch.float64)
-    aligned_z = z_new.double() @ m.T + c
     report = {"positions": len(z_new),
-              "moved_std_before": float(((z_new.double() - z_old.double()) / std).pow(2).mean().sqrt()),
-              "moved_std_after": float(((aligned_z - z_old.double()) / std).pow(2).mean().sqrt()),
+              "moved_std_before": float(((z_new - z_old) / std).pow(2).mean().sqrt()),
+              "moved_std_after": float(((z_new @ m.T + c - z_old) / std).pow(2).mean().sqrt()),
               "condition": float(torch.linalg.cond(m))}
     return fold_affine(new, m, c), report
 

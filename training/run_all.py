@@ -23,7 +23,7 @@ from .common import (LossLog, bf16_notice, bf16_speedup, device as pick_device, 
 from .data import load_or_build
 from .models import DiTConfig, VAEConfig, TINY_DIT, TINY_VAE, count, make_dit, make_vae
 from .text_encoder import MiniLM
-from .trainers import DiTTrainer, VAETrainer, frames_to_tensor
+from .trainers import DiTTrainer, VAETrainer, encode_latents
 from . import whole_clip
 from .world import WorldConfig, eval_prompts
 
@@ -80,18 +80,6 @@ def run_phase(trainers: list, budget: float, log_every: int, ckpt_every: int, lo
     for tr in trainers:
         tr.save()
     return all(t.done() for t in trainers)
-
-
-@torch.no_grad()
-def encode_latents(vae, frames, device, batch=64, cpu_bf16=False) -> torch.Tensor:
-    """Posterior means, bf16 autocast on a GPU (and on a CPU with --cpu-bf16: ~3x faster there)."""
-    out = []
-    for i in range(0, len(frames), batch):
-        x = frames_to_tensor(frames[i:i + batch], device)
-        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=device == "cuda" or cpu_bf16):
-            h = vae._encode(x)
-        out.append(h.float().chunk(2, dim=1)[0])
-    return torch.cat(out)
 
 
 def main(argv=None):

@@ -27,6 +27,18 @@ def frames_to_tensor(frames, device) -> torch.Tensor:
     return x.permute(0, 4, 1, 2, 3).float().div_(127.5).sub_(1.0)
 
 
+@torch.no_grad()
+def encode_latents(vae, frames, device, batch=64, cpu_bf16=False) -> torch.Tensor:
+    """Posterior means, bf16 autocast on a GPU (and on a CPU with --cpu-bf16: ~3x faster there)."""
+    out = []
+    for i in range(0, len(frames), batch):
+        x = frames_to_tensor(frames[i:i + batch], device)
+        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=device == "cuda" or cpu_bf16):
+            h = vae._encode(x)
+        out.append(h.float().chunk(2, dim=1)[0])
+    return torch.cat(out)
+
+
 def draw_timesteps(n: int, gen: torch.Generator, shift: float = 1.0) -> torch.Tensor:
     """Flow-matching times in (0, 1): logit-normal(0, 1) as Movie Gen, optionally shifted toward noise,
     t' = s t / (1 + (s - 1) t), as the sampler's flow shift is (SD3's resolution shift). The layout and motion
