@@ -151,6 +151,9 @@ def main(argv=None):
     ap.add_argument("--init-from", type=Path, help="start from an exported model's weights (weights only: "
                     "optimiser and schedule start afresh; with --vae-steps 0 its encoder and latent statistics stay)")
     a = ap.parse_args(argv)
+    if a.eval_limit == 0 and not (a.flow_shift and a.guidance):
+        ap.error("--eval-limit 0 leaves no validation prompts to choose the sampler's settings on: "
+                 "give --flow-shift and --guidance")
     keep_freed_memory()
 
     dev = pick_device()

@@ -293,6 +293,13 @@ class PacedTrainer:
         pass
 
 
+class RunAllArgumentTests(unittest.TestCase):
+    def test_no_validation_prompts_and_no_sampler_settings_is_refused_before_any_work(self):
+        from training import run_all
+        with tempfile.TemporaryDirectory() as d, self.assertRaises(SystemExit):
+            run_all.main(["--run-dir", d, "--minilm", d, "--clips", "1", "--eval-limit", "0", "--flow-shift", "3"])
+
+
 class RunPhaseTests(unittest.TestCase):
     """The step totals follow the measured pace, so a time-boxed schedule ends on time."""
 
