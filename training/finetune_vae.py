@@ -11,6 +11,8 @@ average, when kept) at every evaluation and at the end, so a run stopped early k
     python -m training.finetune_vae ... --object-crop 40   # decoder steps on 40x40 crops around the objects
     python -m training.finetune_vae ... --encoder [--anchor W]   # the encoder alone: generated clips unchanged
     python -m training.finetune_vae ... --whole --latent-channels 32  # more latent channels (a new latent space)
+    python -m training.finetune_vae --vae R/aligned --whole ... --keep-reading models/reel-t2v-default/vae
+        # the decoder also trained on the shipped encoder's latents, which the shipped transformer makes
     python -m training.finetune_vae ... --checkpoint R/state.pt  # resumable: rerun the same command to continue
     python -m training.finetune_vae ... --frames 9  # 9-frame windows of the clips (probe: gains less than whole ones)
     python -m training.finetune_vae ... --crowd 3   # three more objects in every clip (probe: gains less too)
@@ -40,7 +42,8 @@ from .widen import widen_decoder, widen_latents
 # The settings a checkpoint must be resumed with: the same model, parameters, data and objective (and, with
 # --cosine, the same --steps, which set the schedule). The learning rate and --steps may change.
 RESUME_KEYS = ("model", "vae", "whole", "encoder", "anchor", "batch", "accum", "prime", "ema", "l1_weight", "seed",
-               "widen", "latent_channels", "object_crop", "memorise", "fp32", "cosine", "frames", "crowd")
+               "widen", "latent_channels", "object_crop", "memorise", "fp32", "cosine", "frames", "crowd",
+               "keep_reading", "keep_weight")
 
 
 def resume_settings(a) -> dict:
@@ -76,6 +79,15 @@ def object_crops(vae, seed: int, n: int, size: int, amp: bool) -> tuple[torch.Te
         zs.append(z[b, :, :, i:i + cells, j:j + cells])
         xs.append(x[b, :, :, 8 * i:8 * (i + cells), 8 * j:8 * (j + cells)])
     return torch.stack(xs), torch.stack(zs), at
+
+
+def kept_reading_loss(vae, kept, x: torch.Tensor, *, amp: bool, l1_weight: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """`vae`'s decoder reading clips x as the frozen autoencoder `kept` encodes them (its posterior means): the loss
+    (L1 x l1_weight + MSE), whose gradient reaches `vae`'s decoder alone, and those latents."""
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=amp):
+        z = whole_clip.encode(kept, x).chunk(2, dim=1)[0].float()
+    loss, _, _ = autoencoder_loss(vae, x, train_encoder=False, latents=z, amp=amp, l1_weight=l1_weight)
+    return loss, z
 
 
 def main(argv=None):
@@ -127,6 +139,12 @@ def main(argv=None):
                     help="render the training clips with this many more objects each (small or medium, any kind): "
                          "more of the objects, where the round trip loses its PSNR, per clip (a probe: three gained "
                          "less than plain clips on the plain evaluation clips; docs/models.md)")
+    ap.add_argument("--keep-reading", metavar="VAE",
+                    help="with --whole: also train the decoder on this autoencoder's latents (its encoder's "
+                         "posterior means, frozen): the latents the shipped transformer learnt to make, so the "
+                         "continued decoder keeps reading them while its own encoder moves; evaluations print that "
+                         "round trip too")
+    ap.add_argument("--keep-weight", type=float, default=1.0, help="the weight of --keep-reading's loss")
     ap.add_argument("--memorise", action="store_true",
                     help="train on the evaluation clips themselves, in turn (a capacity probe, not a model to ship)")
     a = ap.parse_args(argv)
@@ -140,6 +158,8 @@ def main(argv=None):
         ap.error("--anchor goes with --encoder")
     if a.frames and ((a.frames - 1) % 4 or a.frames > 17 or a.object_crop or a.memorise):
         ap.error("--frames takes 4k+1 frames, at most a clip's 17, and goes with fresh whole-frame clips")
+    if a.keep_reading and not (a.whole and not (a.latent_channels or a.frames)):
+        ap.error("--keep-reading goes with --whole, on whole clips in the same latent channels")
     if a.latent_channels and not a.whole:
         ap.error("--latent-channels goes with --whole (new latent channels need an encoder that learns them)")
     keep_freed_memory()
@@ -167,14 +187,22 @@ def main(argv=None):
 
     average = copy.deepcopy(vae).eval().requires_grad_(False) if a.ema else None
     start = copy.deepcopy(vae).eval().requires_grad_(False) if a.encoder else None   # the latents it moves from
-    latents_std = torch.tensor(vae.config.latents_std).view(1, -1, 1, 1, 1) if a.encoder else None
+    kept = AutoencoderKLWan.from_pretrained(a.keep_reading).eval().requires_grad_(False) if a.keep_reading else None
+    # moves are measured in the transformer's units: the kept autoencoder's latents_std, or the starting one's
+    latents_std = torch.tensor((kept or vae).config.latents_std).view(1, -1, 1, 1, 1) \
+        if a.encoder or kept is not None else None
 
     def evaluate(model) -> float:
         was_training = model.training
         model.eval()
         r = vae_psnr(model, n=a.eval_clips, batch=8)["psnr_mean"]
+        if kept is not None:
+            r = (r, vae_psnr(model, n=a.eval_clips, batch=8, encoder=kept)["psnr_mean"])
         model.train(was_training)
         return r
+
+    def shown(r) -> str:
+        return f"{r[0]:.3f} dB, reading the kept latents {r[1]:.3f} dB" if isinstance(r, tuple) else f"{r:.3f} dB"
 
     label = "PSNR of the fitted clips" if a.memorise else "held-out PSNR"
     first, elapsed, drawn = 1 - a.prime, 0.0, 0
@@ -195,7 +223,7 @@ def main(argv=None):
         print(f"continuing {a.checkpoint} from step {state['step']} ({elapsed:.0f}s so far)"
               + (f"; it has reached --steps {a.steps} already" if state["step"] >= a.steps else ""), flush=True)
     else:
-        print(f"step 0 {label} {evaluate(vae):.3f} dB", flush=True)
+        print(f"step 0 {label} {shown(evaluate(vae))}", flush=True)
     fixed = frames_to_tensor(build(424242, a.eval_clips), "cpu") if a.memorise else None   # vae_psnr's clips
     vae.train()
     started, batch_psnr, moves = time.time() - elapsed, [], []
@@ -227,6 +255,10 @@ def main(argv=None):
                 moved = ((parts["mean"].float() - before) / latents_std).pow(2).mean()
                 loss = loss + a.anchor * moved
                 moves.append(moved.item())
+            if kept is not None:    # the decoder on the kept encoder's latents too: the transformer's language
+                kept_loss, old = kept_reading_loss(vae, kept, x, amp=not a.fp32, l1_weight=a.l1_weight)
+                loss = loss + a.keep_weight * kept_loss
+                moves.append(((parts["mean"].float() - old) / latents_std).pow(2).mean().item())
             (loss / a.accum).backward()
             batch_psnr.append(psnr(rec.detach(), x).mean().item())
         torch.nn.utils.clip_grad_norm_(trained, 1.0)
@@ -235,11 +267,11 @@ def main(argv=None):
             update_average(average, vae, a.ema)
         if step > 0 and (step % a.eval_every == 0 or step == a.steps):
             recent = np.mean(batch_psnr[-a.eval_every * a.accum:])
-            line = f"step {step} {time.time() - started:.0f}s batch PSNR {recent:.2f} dB {label} {evaluate(vae):.3f} dB"
+            line = f"step {step} {time.time() - started:.0f}s batch PSNR {recent:.2f} dB {label} {shown(evaluate(vae))}"
             if moves:
                 line += f" latents moved {math.sqrt(np.mean(moves[-a.eval_every * a.accum:])):.3f} std"
             if average is not None:
-                line += f" (EMA {evaluate(average):.3f} dB)"
+                line += f" (EMA {shown(evaluate(average))})"
             print(line, flush=True)
             if a.save:
                 (average if average is not None else vae).save_pretrained(a.save)

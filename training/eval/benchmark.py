@@ -59,14 +59,17 @@ def psnr8(rec8: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def vae_psnr(vae, n: int = 64, seed: int = 424242, device: str = "cpu", batch: int = 16) -> dict:
-    """Round trip of fresh world clips through the autoencoder, measured on 8-bit frames."""
+def vae_psnr(vae, n: int = 64, seed: int = 424242, device: str = "cpu", batch: int = 16, encoder=None) -> dict:
+    """Round trip of fresh world clips through the autoencoder, measured on 8-bit frames; with `encoder` (another
+    autoencoder), `vae`'s decoder reads that one's latents instead of its own encoder's."""
     from ..data import build
     frames = build(seed, n)
     vals = []
     for i in range(0, n, batch):
         x = torch.from_numpy(frames[i:i + batch]).to(device).permute(0, 4, 1, 2, 3).float() / 127.5 - 1
-        vals.append(psnr8(round_trip8(vae, x), x).cpu())
+        rec = round_trip8(vae, x) if encoder is None else \
+            decode8(vae, encoder.encode(x.to(encoder.dtype)).latent_dist.mode())
+        vals.append(psnr8(rec, x).cpu())
     v = torch.cat(vals).numpy()
     return {"n": n, "seed": seed, "psnr_mean": float(v.mean()), "psnr_min": float(v.min()), "psnr_median": float(np.median(v))}
 

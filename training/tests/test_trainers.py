@@ -465,6 +465,41 @@ class FinetuneDataTests(unittest.TestCase):
                     finetune_vae.main(args + ["--frames", frames])
 
 
+class KeepReadingTests(unittest.TestCase):
+    def test_the_kept_encoders_latents_train_the_decoder_alone(self):
+        import torch.nn.functional as F
+        from diffusers import AutoencoderKLWan
+        from training import finetune_vae
+        from training.align import fold_affine
+        from training.data import build
+        from training.trainers import frames_to_tensor
+        torch.manual_seed(0)
+        vae = make_vae(TINY_VAE)
+        z = vae.config.z_dim        # the kept encoder: this one's in other coordinates (the transformer's latents)
+        kept = fold_affine(vae, torch.eye(z, dtype=torch.float64) + 0.5 * torch.randn(z, z, dtype=torch.float64),
+                           torch.randn(z, dtype=torch.float64)).requires_grad_(False)
+        x = frames_to_tensor(build(6, 1), "cpu")[:, :, :5]
+        loss, latents = finetune_vae.kept_reading_loss(vae, kept, x, amp=False, l1_weight=0.0)
+        loss.backward()
+        with torch.no_grad():
+            wanted = kept.encode(x).latent_dist.mode()
+            torch.testing.assert_close(latents, wanted)
+            torch.testing.assert_close(loss, F.mse_loss(vae.decode(wanted).sample, x), atol=1e-6, rtol=1e-5)
+        self.assertGreater(vae.decoder.conv_in.weight.grad.abs().sum().item(), 0.0)
+        self.assertGreater(vae.post_quant_conv.weight.grad.abs().sum().item(), 0.0)
+        self.assertTrue(all(p.grad is None for p in vae.encoder.parameters()))
+        self.assertIsNone(vae.quant_conv.weight.grad)
+        with tempfile.TemporaryDirectory() as d:                 # and a run with it trains otherwise
+            args = tiny_finetune(d, "--steps", "1")
+            kept.save_pretrained(f"{d}/kept")
+            finetune_vae.main(args + ["--save", f"{d}/plain"])
+            finetune_vae.main(args + ["--keep-reading", f"{d}/kept", "--save", f"{d}/reading"])
+            plain, reading = (tensors(AutoencoderKLWan.from_pretrained(f"{d}/{n}")) for n in ("plain", "reading"))
+            self.assertFalse(all(torch.equal(v, reading[k]) for k, v in plain.items()))
+            with self.assertRaises(SystemExit):
+                finetune_vae.main(args + ["--keep-reading", f"{d}/kept", "--frames", "5"])
+
+
 class AlignTests(unittest.TestCase):
     def test_a_change_of_latent_coordinates_is_undone_and_every_round_trip_kept(self):
         from training.align import align_latents, fold_affine
