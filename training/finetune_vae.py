@@ -13,6 +13,8 @@ average, when kept) at every evaluation and at the end, so a run stopped early k
     python -m training.finetune_vae ... --whole --latent-channels 32  # more latent channels (a new latent space)
     python -m training.finetune_vae --vae R/aligned --whole ... --keep-reading models/reel-t2v-default/vae
         # the decoder also trained on the shipped encoder's latents, which the shipped transformer makes
+    python -m training.drawn --model models/reel-t2v-default --minilm M --out R/drawn.pt
+    python -m training.finetune_vae ... --keep-drawing R/drawn.pt   # and to draw the shipped model's clips as before
     python -m training.finetune_vae ... --checkpoint R/state.pt  # resumable: rerun the same command to continue
     python -m training.finetune_vae ... --frames 9  # 9-frame windows of the clips (probe: gains less than whole ones)
     python -m training.finetune_vae ... --crowd 3   # three more objects in every clip (probe: gains less too)
@@ -30,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from .common import bf16_notice, bf16_speedup, keep_freed_memory, load_checkpoint, save_checkpoint
 from .data import build, render_with_truth
@@ -43,7 +46,7 @@ from .widen import widen_decoder, widen_latents
 # --cosine, the same --steps, which set the schedule). The learning rate and --steps may change.
 RESUME_KEYS = ("model", "vae", "whole", "encoder", "anchor", "batch", "accum", "prime", "ema", "l1_weight", "seed",
                "widen", "latent_channels", "object_crop", "memorise", "fp32", "cosine", "frames", "crowd",
-               "keep_reading", "keep_weight")
+               "keep_reading", "keep_weight", "keep_drawing", "drawing_weight")
 
 
 def resume_settings(a) -> dict:
@@ -88,6 +91,12 @@ def kept_reading_loss(vae, kept, x: torch.Tensor, *, amp: bool, l1_weight: float
         z = whole_clip.encode(kept, x).chunk(2, dim=1)[0].float()
     loss, _, _ = autoencoder_loss(vae, x, train_encoder=False, latents=z, amp=amp, l1_weight=l1_weight)
     return loss, z
+
+
+def kept_drawing_loss(vae, latents: torch.Tensor, drawn: torch.Tensor, *, amp: bool) -> torch.Tensor:
+    """The MSE between `vae`'s decoding of `latents` and `drawn` (another decoder's drawing of them, in [-1, 1])."""
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=amp):
+        return F.mse_loss(whole_clip.decode(vae, latents).float(), drawn.float())
 
 
 def main(argv=None):
@@ -145,6 +154,11 @@ def main(argv=None):
                          "continued decoder keeps reading them while its own encoder moves; evaluations print that "
                          "round trip too")
     ap.add_argument("--keep-weight", type=float, default=1.0, help="the weight of --keep-reading's loss")
+    ap.add_argument("--keep-drawing", metavar="POOL", type=Path,
+                    help="also train the decoder to draw the shipped transformer's own latents as the shipped "
+                         "decoder did (a pool from `python -m training.drawn`; its last --eval-clips are kept out "
+                         "of training and measured at every evaluation)")
+    ap.add_argument("--drawing-weight", type=float, default=1.0, help="the weight of --keep-drawing's loss")
     ap.add_argument("--memorise", action="store_true",
                     help="train on the evaluation clips themselves, in turn (a capacity probe, not a model to ship)")
     a = ap.parse_args(argv)
@@ -160,6 +174,8 @@ def main(argv=None):
         ap.error("--frames takes 4k+1 frames, at most a clip's 17, and goes with fresh whole-frame clips")
     if a.keep_reading and not (a.whole and not (a.latent_channels or a.frames)):
         ap.error("--keep-reading goes with --whole, on whole clips in the same latent channels")
+    if a.keep_drawing and (a.encoder or a.latent_channels):
+        ap.error("--keep-drawing trains the decoder, on latents of the pool's channels")
     if a.latent_channels and not a.whole:
         ap.error("--latent-channels goes with --whole (new latent channels need an encoder that learns them)")
     keep_freed_memory()
@@ -192,17 +208,29 @@ def main(argv=None):
     latents_std = torch.tensor((kept or vae).config.latents_std).view(1, -1, 1, 1, 1) \
         if a.encoder or kept is not None else None
 
-    def evaluate(model) -> float:
+    pool = torch.load(a.keep_drawing) if a.keep_drawing else None
+    if pool is not None and len(pool["latents"]) <= a.eval_clips:
+        raise SystemExit(f"{a.keep_drawing} holds {len(pool['latents'])} clips: more than --eval-clips are needed")
+    pool_train = len(pool["latents"]) - a.eval_clips if pool is not None else 0
+
+    def evaluate(model) -> dict:
+        """{"own": the round trip's PSNR, and "reading" (the kept encoder's latents) and "drawing" (the pool's
+        last clips against the shipped drawing) where those are kept}."""
         was_training = model.training
         model.eval()
-        r = vae_psnr(model, n=a.eval_clips, batch=8)["psnr_mean"]
+        r = {"own": vae_psnr(model, n=a.eval_clips, batch=8)["psnr_mean"]}
         if kept is not None:
-            r = (r, vae_psnr(model, n=a.eval_clips, batch=8, encoder=kept)["psnr_mean"])
+            r["reading"] = vae_psnr(model, n=a.eval_clips, batch=8, encoder=kept)["psnr_mean"]
+        if pool is not None:
+            with torch.no_grad():
+                r["drawing"] = psnr(model.decode(pool["latents"][pool_train:]).sample.clamp(-1, 1),
+                                    pool["drawn"][pool_train:]).mean().item()
         model.train(was_training)
         return r
 
-    def shown(r) -> str:
-        return f"{r[0]:.3f} dB, reading the kept latents {r[1]:.3f} dB" if isinstance(r, tuple) else f"{r:.3f} dB"
+    def shown(r: dict) -> str:
+        return f"{r['own']:.3f} dB" + (f", reading the kept latents {r['reading']:.3f} dB" if "reading" in r else "") \
+            + (f", drawing the shipped model's clips as before {r['drawing']:.2f} dB" if "drawing" in r else "")
 
     label = "PSNR of the fitted clips" if a.memorise else "held-out PSNR"
     first, elapsed, drawn = 1 - a.prime, 0.0, 0
@@ -259,6 +287,10 @@ def main(argv=None):
                 kept_loss, old = kept_reading_loss(vae, kept, x, amp=not a.fp32, l1_weight=a.l1_weight)
                 loss = loss + a.keep_weight * kept_loss
                 moves.append(((parts["mean"].float() - old) / latents_std).pow(2).mean().item())
+            if pool is not None:    # the shipped transformer's latents, drawn as the shipped decoder drew them
+                picked = [((step + a.prime) * a.accum * a.batch + k * a.batch + j) % pool_train for j in range(a.batch)]
+                loss = loss + a.drawing_weight * kept_drawing_loss(vae, pool["latents"][picked],
+                                                                   pool["drawn"][picked], amp=not a.fp32)
             (loss / a.accum).backward()
             batch_psnr.append(psnr(rec.detach(), x).mean().item())
         torch.nn.utils.clip_grad_norm_(trained, 1.0)

@@ -37,8 +37,11 @@ def defaults(model_dir: Path) -> dict:
 
 @torch.no_grad()
 def generate(pipe, encoder, prompts: list[str], seeds: list[int], *, steps: int, guidance: float,
-             negative: str = "", width=64, height=64, frames=17, batch: int = 50, device="cpu") -> np.ndarray:
-    """(N, T, H, W, 3) uint8. Each prompt's noise comes from its own seed (torch.Generator on the CPU)."""
+             negative: str = "", width=64, height=64, frames=17, batch: int = 50, device="cpu",
+             latents: bool = False) -> np.ndarray | torch.Tensor:
+    """(N, T, H, W, 3) uint8. Each prompt's noise comes from its own seed (torch.Generator on the CPU). With
+    `latents`, the sampled latents instead, as the autoencoder's decoder reads them (un-normalised: z = x *
+    latents_std + latents_mean), (N, z_dim, T', H', W') float32 on the CPU."""
     out = []
     for i in range(0, len(prompts), batch):
         ps, ss = prompts[i:i + batch], seeds[i:i + batch]
@@ -49,6 +52,12 @@ def generate(pipe, encoder, prompts: list[str], seeds: list[int], *, steps: int,
                                      generator=g) for g in gens]).to(device)
         res = pipe(prompt_embeds=emb.to(pipe.transformer.dtype), negative_prompt_embeds=neg.to(pipe.transformer.dtype),
                    height=height, width=width, num_frames=frames, num_inference_steps=steps,
-                   guidance_scale=guidance, latents=z.to(pipe.transformer.dtype), output_type="np")
-        out.append(np.clip(np.round(np.asarray(res.frames) * 255), 0, 255).astype(np.uint8))
-    return np.concatenate(out)
+                   guidance_scale=guidance, latents=z.to(pipe.transformer.dtype),
+                   output_type="latent" if latents else "np")
+        if latents:
+            cfg = pipe.vae.config
+            std = torch.tensor(cfg.latents_std).view(1, -1, 1, 1, 1)
+            out.append(res.frames.float().cpu() * std + torch.tensor(cfg.latents_mean).view(1, -1, 1, 1, 1))
+        else:
+            out.append(np.clip(np.round(np.asarray(res.frames) * 255), 0, 255).astype(np.uint8))
+    return torch.cat(out) if latents else np.concatenate(out)

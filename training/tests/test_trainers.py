@@ -500,6 +500,48 @@ class KeepReadingTests(unittest.TestCase):
                 finetune_vae.main(args + ["--keep-reading", f"{d}/kept", "--frames", "5"])
 
 
+class KeepDrawingTests(unittest.TestCase):
+    class Embeddings:                   # stands in for MiniLM: a fixed embedding per prompt
+        def encode(self, prompts):
+            return torch.stack([torch.randn(8, 384, generator=torch.Generator().manual_seed(len(p))) for p in prompts])
+
+    def test_the_pool_is_what_the_pipeline_generates_and_its_drawing_trains_the_decoder(self):
+        from diffusers import FlowMatchEulerDiscreteScheduler, WanPipeline
+        from training import finetune_vae
+        from training.drawn import drawn_pool
+        from training.sample import generate
+        torch.manual_seed(0)
+        vae = make_vae(TINY_VAE, latents_mean=[0.1] * 16, latents_std=[2.0] * 16).eval()
+        pipe = WanPipeline(tokenizer=None, text_encoder=None, vae=vae, transformer=make_dit(TINY_DIT, 16).eval(),
+                           scheduler=FlowMatchEulerDiscreteScheduler(shift=3.0))
+        pipe.set_progress_bar_config(disable=True)
+        prompts, seeds = ["a red ball", "a blue cube rolls left"], [3, 4]
+        pool = drawn_pool(pipe, self.Embeddings(), prompts, seeds, steps=2, guidance=5.0)
+        clips = generate(pipe, self.Embeddings(), prompts, seeds, steps=2, guidance=5.0)
+        self.assertEqual(tuple(pool["latents"].shape), (2, 16, 5, 8, 8))
+        drawn8 = ((pool["drawn"].float().permute(0, 2, 3, 4, 1) + 1) * 127.5).round()
+        self.assertLessEqual((drawn8 - torch.from_numpy(clips).float()).abs().max().item(), 1.0)
+        self.assertGreater(pool["drawn"].float().std().item(), 0.01)
+        # the loss: the decoder's drawing of the pool's latents against the pool's drawing, its gradient the decoder's
+        other = make_vae(TINY_VAE)
+        loss = finetune_vae.kept_drawing_loss(other, pool["latents"], pool["drawn"], amp=False)
+        loss.backward()
+        with torch.no_grad():
+            wanted = torch.nn.functional.mse_loss(other.decode(pool["latents"]).sample, pool["drawn"].float())
+        torch.testing.assert_close(loss, wanted, atol=1e-5, rtol=1e-4)
+        self.assertGreater(other.decoder.conv_in.weight.grad.abs().sum().item(), 0.0)
+        self.assertTrue(all(p.grad is None for p in other.encoder.parameters()))
+        with tempfile.TemporaryDirectory() as d:                 # and a run with it trains otherwise
+            torch.save(pool, f"{d}/pool.pt")
+            args = tiny_finetune(d, "--steps", "1")
+            finetune_vae.main(args + ["--save", f"{d}/plain"])
+            finetune_vae.main(args + ["--keep-drawing", f"{d}/pool.pt", "--save", f"{d}/drawing"])
+            plain, drawing = (tensors(make_vae(TINY_VAE).from_pretrained(f"{d}/{n}")) for n in ("plain", "drawing"))
+            self.assertFalse(all(torch.equal(v, drawing[k]) for k, v in plain.items()))
+            with self.assertRaises(SystemExit):                   # a pool with no clip left to train on
+                finetune_vae.main(args + ["--keep-drawing", f"{d}/pool.pt", "--eval-clips", "2"])
+
+
 class AlignTests(unittest.TestCase):
     def test_a_change_of_latent_coordinates_is_undone_and_every_round_trip_kept(self):
         from training.align import align_latents, fold_affine
