@@ -172,7 +172,7 @@ def main(argv=None):
         ap.error("--anchor goes with --encoder")
     if a.frames and ((a.frames - 1) % 4 or a.frames > 17 or a.object_crop or a.memorise):
         ap.error("--frames takes 4k+1 frames, at most a clip's 17, and goes with fresh whole-frame clips")
-    if a.keep_reading and not (a.whole and not (a.latent_channels or a.frames)):
+    if a.keep_reading and (not a.whole or a.latent_channels or a.frames):
         ap.error("--keep-reading goes with --whole, on whole clips in the same latent channels")
     if a.keep_drawing and (a.encoder or a.latent_channels):
         ap.error("--keep-drawing trains the decoder, on latents of the pool's channels")

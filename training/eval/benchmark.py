@@ -47,9 +47,11 @@ def decode8(vae, z: torch.Tensor) -> torch.Tensor:
     return ((vae.decode(z).sample.float().clamp(-1, 1) + 1) * 127.5).round()
 
 
-def round_trip8(vae, x: torch.Tensor) -> torch.Tensor:
-    """Clips x (B, 3, T, H, W) in [-1, 1] through the autoencoder (encoded at the posterior mode), in 8-bit levels."""
-    return decode8(vae, vae.encode(x.to(vae.dtype)).latent_dist.mode())
+def round_trip8(vae, x: torch.Tensor, encoder=None) -> torch.Tensor:
+    """Clips x (B, 3, T, H, W) in [-1, 1] through the autoencoder (encoded at the posterior mode), in 8-bit levels;
+    with `encoder` (another autoencoder), `vae`'s decoder reads that one's latents."""
+    encoder = encoder or vae
+    return decode8(vae, encoder.encode(x.to(encoder.dtype)).latent_dist.mode())
 
 
 def psnr8(rec8: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -67,9 +69,7 @@ def vae_psnr(vae, n: int = 64, seed: int = 424242, device: str = "cpu", batch: i
     vals = []
     for i in range(0, n, batch):
         x = torch.from_numpy(frames[i:i + batch]).to(device).permute(0, 4, 1, 2, 3).float() / 127.5 - 1
-        rec = round_trip8(vae, x) if encoder is None else \
-            decode8(vae, encoder.encode(x.to(encoder.dtype)).latent_dist.mode())
-        vals.append(psnr8(rec, x).cpu())
+        vals.append(psnr8(round_trip8(vae, x, encoder), x).cpu())
     v = torch.cat(vals).numpy()
     return {"n": n, "seed": seed, "psnr_mean": float(v.mean()), "psnr_min": float(v.min()), "psnr_median": float(np.median(v))}
 
