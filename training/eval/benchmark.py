@@ -12,8 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..world import WorldConfig, eval_prompts, render
-from ..world.spec import ClipSpec
+from ..world import eval_prompts
 from .analyzer import analyze
 from .analyze import score
 from .prompts import parse
@@ -109,7 +108,9 @@ def main(argv=None):
     ap.add_argument("--steps", type=int)
     ap.add_argument("--guidance", type=float)
     ap.add_argument("--limit", type=int, help="only the first N prompts")
-    ap.add_argument("--reference", action="store_true", help="also score the world's own renderings (analyzer check)")
+    ap.add_argument("--reference", action="store_true",
+                    help="also score the world's own renderings (analyzer check) and their round trips through the "
+                         "model's autoencoder (what it leaves readable: training.eval.readable)")
     ap.add_argument("--vae-clips", type=int, default=64)
     ap.add_argument("--seeds", type=int, default=1,
                     help="clips per prompt (its seed, seed+1, ...): 100 prompts alone leave a standard error of ~4 "
@@ -134,8 +135,9 @@ def main(argv=None):
     out = {"model": str(a.model), "seeds": a.seeds, "steps": a.steps or d["steps"], "guidance": a.guidance or d["guidance_scale"],
            "shift": pipe.scheduler.config.shift, "generated": res, "vae": vae}
     if a.reference:
-        ref = np.stack([render(ClipSpec.from_dict(p["spec"])).frames for p in one_seed])
-        out["reference"] = score_clips(one_seed, ref)["summary"]
+        from .readable import readable
+        r = readable(pipe.vae, one_seed)
+        out["reference"], out["reference_round_trip"] = r["rendered"], r["round_trip"]
     (a.out / "results.json").write_text(json.dumps(out, indent=2))
     (a.out / "table.md").write_text(markdown(res, vae))
     sample_sheet(clips[:8], [p["prompt"] for p in one_seed[:8]], a.out / "samples.png")

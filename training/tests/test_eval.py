@@ -70,5 +70,39 @@ class VaeErrorsTests(unittest.TestCase):
         self.assertAlmostEqual(outside["psnr_boxes_perfect"], outside["psnr"])
 
 
+class ReadableTests(unittest.TestCase):
+    def test_misreads_count_what_each_wanted_value_was_read_as(self):
+        from training.eval.readable import misreads
+        row = lambda w, m, ok: {"wanted": {"colour": "red", "motion": "left", "shape": w},
+                                "measured": {"colour": "red", "motion": "left", "shape": m},
+                                "ok_colour": True, "ok_motion": True, "ok_shape": ok}
+        rows = [row("ring", "ball", False), row("ring", "ball", False), row("star", "ball", False),
+                row("cube", "cube", True), row(None, "ball", None)]
+        self.assertEqual(misreads(rows), {"colour": {}, "motion": {}, "shape": {"ring -> ball": 2, "star -> ball": 1}})
+
+    def test_the_committed_autoencoders_round_trips_are_scored_beside_the_renderings(self):
+        import numpy as np
+        import torch
+        from diffusers import AutoencoderKLWan
+        from training.eval.readable import readable, renders, round_trips
+        prompts = eval_prompts()[:4]
+        torch.manual_seed(0)
+        vae = AutoencoderKLWan.from_pretrained(Path(__file__).parents[2] / "models/reel-t2v-default/vae").eval()
+        truth = renders(prompts)
+        self.assertEqual(truth.shape, (4, 17, 64, 64, 3))
+        rec, db = round_trips(vae, truth, batch=3)               # batches that do not divide the clips
+        self.assertEqual((rec.shape, rec.dtype), (truth.shape, truth.dtype))
+        self.assertTrue(((db > 18) & (db < 45)).all(), db)       # a real round trip: near the clips, not them
+        again, _ = round_trips(vae, truth[2:3])
+        # each clip's round trip is its own (within a level: a batch's size can move the last bits before rounding)
+        self.assertLessEqual(np.abs(again[0].astype(int) - rec[2]).max(), 1)
+        r = readable(vae, prompts)
+        self.assertEqual(r["rendered"]["all"]["n"], 4)
+        self.assertEqual((r["rendered"]["all"]["colour"], r["rendered"]["all"]["motion"]), (1.0, 1.0))
+        self.assertEqual(len(r["rows"]), 4)
+        self.assertAlmostEqual(r["round_trip_psnr"]["mean"], float(db.mean()), places=4)
+        self.assertEqual(r["round_trip"]["all"]["colour"], sum(x["ok_colour"] for x in r["rows"]) / 4)
+
+
 if __name__ == "__main__":
     unittest.main()
