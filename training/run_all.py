@@ -131,6 +131,9 @@ def main(argv=None):
     ap.add_argument("--compile", action="store_true", help="torch.compile the training steps (the autoencoder's "
                     "whole-clip passes, the transformer): on this CPU 1.2x / 1.4x faster steps after about a minute "
                     "of compiling each; pays on long runs of whole clips (windows and crops compile per size)")
+    ap.add_argument("--channels-last", action="store_true", help="the autoencoder's weights and clips laid out "
+                    "channels-last: fp32 steps ~4%% faster compiled, ~10%% eager on an Intel CPU "
+                    "(`training.step_speed --channels-last`)")
     ap.add_argument("--joint-budget", type=float, default=1e9)
     ap.add_argument("--log-every", type=int, default=10)
     ap.add_argument("--ckpt-every", type=int, default=500)
@@ -216,6 +219,8 @@ def main(argv=None):
                 load_component(WanTransformer3DModel, a.init_from / "transformer") if has_dit else None)
         vae.load_state_dict(init[0].state_dict())
         log(f"initialised from {a.init_from}")
+    if a.channels_last:
+        whole_clip.channels_last(vae)
     log(f"vae: {count(vae) / 1e6:.2f} M parameters")
     vt = VAETrainer(vae, frames, rd, lr=a.vae_lr, total_steps=a.vae_steps, batch=a.vae_batch, seed=a.seed,
                     device=dev, opl_weight=a.opl_weight, window=a.vae_window, crop=a.vae_crop,

@@ -9,6 +9,7 @@ only touches the host's memory; compare the two paths). `--fp32` sets fp32 steps
     python -m training.step_speed --transformer [--batch 256]   # the transformer's step, per clip, both allocators
     python -m training.step_speed --compile [--transformer]     # whole clips (or the transformer) torch.compile'd
     python -m training.step_speed --fp32 [--compile] [--transformer]   # bf16 autocast beside fp32
+    python -m training.step_speed --channels-last [--fp32] [--compile]  # the autoencoder channels-last beside not
 
 Prints one line per setting (median of the steps after two warm-up steps, and the process's user and system CPU
 seconds), then one JSON line with every figure.
@@ -40,18 +41,20 @@ def timed(step, steps: int, dev: str) -> list[float]:
 
 
 def result(path: str, compiled: bool, tuned: bool, batch: int, dev: str, times: list[float],
-           bf16: bool = True) -> dict:
+           bf16: bool = True, channels_last: bool = False) -> dict:
     use = resource.getrusage(resource.RUSAGE_SELF)
-    return {"path": path + (" compiled" if compiled else "") + ("" if bf16 else " fp32"),
+    return {"path": path + (" compiled" if compiled else "") + ("" if bf16 else " fp32")
+            + (" channels-last" if channels_last else ""),
             "allocator": "kept" if tuned else "default",
             "batch": batch, "device": dev, "s_per_clip": statistics.median(times[2:]) / batch,
             "first_step_s": times[0], "user_s": use.ru_utime, "sys_s": use.ru_stime}
 
 
 def autoencoder_speed(model: str, path: str, tuned: bool, batch: int, steps: int, decoder: bool,
-                      compiled: bool = False, bf16: bool = True) -> dict:
+                      compiled: bool = False, bf16: bool = True, channels_last: bool = False) -> dict:
     """An AdamW step of the committed autoencoder (L1 + MSE, bf16 autocast unless `bf16` is False) on random
-    clips, `path` "whole" (`whole_clip`) or "chunked" (diffusers' own loop)."""
+    clips, `path` "whole" (`whole_clip`) or "chunked" (diffusers' own loop); `channels_last` lays it out so
+    (`whole_clip.channels_last`)."""
     import torch
     from diffusers import AutoencoderKLWan
 
@@ -63,6 +66,8 @@ def autoencoder_speed(model: str, path: str, tuned: bool, batch: int, steps: int
     torch.manual_seed(0)
     dev = pick_device()
     vae = AutoencoderKLWan.from_pretrained(f"{model}/vae").float().to(dev)
+    if channels_last:
+        whole_clip.channels_last(vae)
     params = list(vae.decoder.parameters()) + list(vae.post_quant_conv.parameters()) if decoder else vae.parameters()
     opt = torch.optim.AdamW(params, lr=1e-6)
     x = torch.rand(batch, 3, 17, 64, 64, device=dev) * 2 - 1
@@ -85,7 +90,7 @@ def autoencoder_speed(model: str, path: str, tuned: bool, batch: int, steps: int
         opt.step()
         opt.zero_grad(set_to_none=True)
 
-    return result(path, compiled, tuned, batch, dev, timed(step, steps, dev), bf16)
+    return result(path, compiled, tuned, batch, dev, timed(step, steps, dev), bf16, channels_last)
 
 
 def transformer_speed(model: str, tuned: bool, batch: int, steps: int, compiled: bool = False,
@@ -128,17 +133,25 @@ def main(argv=None):
                     help="compare eager with torch.compile (whole clips or the transformer; the memory kept)")
     ap.add_argument("--fp32", action="store_true",
                     help="compare bf16 autocast with fp32 (whole clips or the transformer; the memory kept)")
+    ap.add_argument("--channels-last", action="store_true",
+                    help="compare the autoencoder's whole-clip step channels-last with the default layout (with "
+                         "--compile, --fp32 as given; the memory kept)")
     ap.add_argument("--one", nargs=2, metavar=("PATH", "ALLOCATOR"), help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.one:
         kept, compiled, bf16 = a.one[1] == "kept", "+compile" in a.one[0], "+fp32" not in a.one[0]
         path = a.one[0].split("+")[0]
         r = transformer_speed(a.model, kept, a.batch, a.steps, compiled, bf16) if path == "transformer" else \
-            autoencoder_speed(a.model, path, kept, a.batch, a.steps, a.decoder, compiled, bf16)
+            autoencoder_speed(a.model, path, kept, a.batch, a.steps, a.decoder, compiled, bf16, "+cl" in a.one[0])
         print(json.dumps(r))
         return
     rows = []
-    if a.compile or a.fp32:
+    if a.channels_last:
+        if a.transformer:
+            ap.error("--channels-last measures the autoencoder's step")
+        base = "whole" + ("+compile" if a.compile else "") + ("+fp32" if a.fp32 else "")
+        settings = [(base, "kept"), (base + "+cl", "kept")]
+    elif a.compile or a.fp32:
         base = "transformer" if a.transformer else "whole"
         if a.compile and a.fp32:      # both compiled, bf16 beside fp32
             settings = [(base + "+compile", "kept"), (base + "+compile+fp32", "kept")]
@@ -157,7 +170,7 @@ def main(argv=None):
               f"{r['s_per_clip']:.4f} s per clip, first step {r['first_step_s']:.1f} s "
               f"(process: user {r['user_s']:.0f} s, sys {r['sys_s']:.0f} s)", flush=True)
     print(json.dumps({"decoder_only": a.decoder, "transformer": a.transformer, "compile": a.compile, "fp32": a.fp32,
-                      "rows": rows}))
+                      "channels_last": a.channels_last, "rows": rows}))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,8 @@ resamplers alone are rewritten for whole sequences:
 `encode(vae, x)` and `decode(vae, z)` return what `vae._encode(x)` and `vae.decode(z).sample` return, for clips of
 4k+1 frames (training/tests: values and gradients, in the committed layout and in Wan 2.2's residual one; on the
 committed model in bf16 the two round trips stand 62 dB apart, docs/models.md "Session 13").
-`compile_passes()` has them run through torch.compile from then on (the trainers' `--compile`).
+`compile_passes()` has them run through torch.compile from then on (the trainers' `--compile`); `channels_last(vae)`
+lays the weights out as this CPU's convolutions run fastest (the trainers' `--channels-last`).
 """
 from __future__ import annotations
 
@@ -101,13 +102,31 @@ def compile_passes(on: bool = True):
         else (_encode, _decode)
 
 
+def channels_last(vae) -> None:
+    """Lay out the autoencoder's convolution weights channels-last (3D and 2D ones), in place; `encode` and `decode`
+    then lay out their inputs to match. oneDNN's convolutions run a little faster so on an Intel CPU (an fp32 step of
+    the whole committed autoencoder on 4 clips: ~4% compiled, ~10% eager; docs/benchmarks.md "Training"), with the
+    same values up to rounding. Saved weights load back in the default layout."""
+    for p in vae.parameters():
+        if p.dim() in (4, 5):
+            p.data = p.data.contiguous(memory_format=torch.channels_last if p.dim() == 4 else torch.channels_last_3d)
+
+
+def _laid_out_as(conv, x: torch.Tensor) -> torch.Tensor:
+    """x channels-last where `conv`'s weight is (`channels_last`), else as it is."""
+    w = conv.weight
+    if w.dim() == 5 and not w.is_contiguous() and w.is_contiguous(memory_format=torch.channels_last_3d):
+        return x.contiguous(memory_format=torch.channels_last_3d)
+    return x
+
+
 def encode(vae, x: torch.Tensor) -> torch.Tensor:
     """The posterior's parameters (mean and log-variance stacked on channels), as `vae._encode(x)`."""
     if (x.shape[2] - 1) % 4:
         raise ValueError(f"a clip of {x.shape[2]} frames: the autoencoder takes 4k+1")
-    return _passes[0](vae, x)
+    return _passes[0](vae, _laid_out_as(vae.encoder.conv_in, x))
 
 
 def decode(vae, z: torch.Tensor) -> torch.Tensor:
     """Clips in [-1, 1] from latents, as `vae.decode(z).sample`."""
-    return _passes[1](vae, z)
+    return _passes[1](vae, _laid_out_as(vae.decoder.conv_in, z))

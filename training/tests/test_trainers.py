@@ -142,6 +142,44 @@ class WholeClipTests(unittest.TestCase):
         with self.assertRaises(ValueError):    # the chunked loop's four-frame chunks need 4k+1 frames
             whole_clip.encode(vae, torch.zeros(1, 3, 6, 16, 16))
 
+    def test_channels_last_computes_the_same_steps_and_saves_the_default_layout(self):
+        from diffusers import AutoencoderKLWan
+        from training import whole_clip
+        from training.trainers import autoencoder_loss
+        torch.manual_seed(0)
+        plain = make_vae(TINY_VAE)
+        with torch.no_grad():                  # every weight away from its initial value, so no layer is silent
+            for p in plain.parameters():
+                p.add_(torch.randn_like(p) * 0.1)
+        laid = copy.deepcopy(plain)
+        whole_clip.channels_last(laid)
+        w = laid.decoder.conv_in.weight
+        self.assertTrue(w.is_contiguous(memory_format=torch.channels_last_3d) and not w.is_contiguous())
+        x = torch.rand(2, 3, 9, 16, 24) * 2 - 1
+        runs = []
+        for vae in (plain, laid):
+            opt = torch.optim.SGD(vae.parameters(), lr=1e-2)    # (Adam's first step is the gradients' signs)
+            torch.manual_seed(1)               # the same posterior sample
+            loss, rec, _ = autoencoder_loss(vae, x, train_encoder=True)
+            loss.backward()
+            grads = {n: p.grad.clone() for n, p in vae.named_parameters()}
+            opt.step()
+            runs.append((loss.item(), rec.detach(), grads, tensors(vae)))
+        (l0, r0, g0, w0), (l1, r1, g1, w1) = runs
+        self.assertAlmostEqual(l0, l1, places=5)
+        self.assertLess((r0 - r1).abs().max().item(), 1e-4)           # fp32, summed in another order
+        for n, g in g0.items():
+            self.assertLess((g - g1[n]).abs().max().item(), 1e-5 * max(1.0, g.abs().max().item()), n)
+        for k, v in w0.items():
+            self.assertLess((v - w1[k]).abs().max().item(), 1e-6, k)
+        self.assertTrue(laid.decoder.conv_in.weight.is_contiguous(memory_format=torch.channels_last_3d))  # still
+        with tempfile.TemporaryDirectory() as d:
+            laid.save_pretrained(d)
+            back = AutoencoderKLWan.from_pretrained(d)
+        self.assertTrue(back.decoder.conv_in.weight.is_contiguous())
+        for k, v in tensors(back).items():
+            self.assertTrue(torch.equal(v, w1[k]), k)
+
 
 class DiTTrainerTests(unittest.TestCase):
     def test_cpu_bf16_steps_learn_and_resume(self):
@@ -445,6 +483,23 @@ class FinetuneDataTests(unittest.TestCase):
             self.assertTrue(torch.equal(w[b, 0, :, 0, 0], x[b, 0, s:s + 5, 0, 0]))
         self.assertTrue(torch.equal(w, windows(x, 5, 7)))
         self.assertGreater(len(set(starts)), 1)
+
+    def test_a_channels_last_run_trains_as_the_plain_one(self):
+        from diffusers import AutoencoderKLWan
+        from training import finetune_vae
+        torch.manual_seed(0)
+        with tempfile.TemporaryDirectory() as d:
+            args = tiny_finetune(d, "--steps", "2", "--ema", "0.9")
+            finetune_vae.main(args + ["--save", f"{d}/plain"])
+            finetune_vae.main(args + ["--channels-last", "--save", f"{d}/laid"])
+            start, plain, laid = (tensors(AutoencoderKLWan.from_pretrained(f"{d}/{n}"))
+                                  for n in ("start", "plain", "laid"))
+            # Adam's steps follow the gradients' signs, so where a gradient is near zero the two layouts' last bits
+            # can part a weight by a step; the runs as a whole stay together
+            moved = sum((v - start[k]).pow(2).sum() for k, v in plain.items()).sqrt().item()
+            apart = sum((v - laid[k]).pow(2).sum() for k, v in plain.items()).sqrt().item()
+            self.assertGreater(moved, 0.0)
+            self.assertLess(apart, 0.01 * moved)
 
     def test_runs_on_windows_or_crowded_clips_train_otherwise_and_other_lengths_are_refused(self):
         from diffusers import AutoencoderKLWan
