@@ -47,7 +47,7 @@ from .widen import widen_decoder, widen_latents
 # --cosine, the same --steps, which set the schedule). The learning rate and --steps may change.
 RESUME_KEYS = ("model", "vae", "whole", "encoder", "anchor", "batch", "accum", "prime", "ema", "l1_weight", "seed",
                "widen", "latent_channels", "object_crop", "memorise", "fp32", "cosine", "frames", "crowd",
-               "keep_reading", "keep_weight", "keep_drawing", "drawing_weight")
+               "keep_reading", "keep_weight", "keep_drawing", "drawing_weight", "clip_psnr")
 
 
 def resume_settings(a) -> dict:
@@ -128,6 +128,9 @@ def main(argv=None):
     ap.add_argument("--ema", type=float, default=0.0,
                     help="also keep an exponential moving average of the trained weights (this decay) and report it")
     ap.add_argument("--l1-weight", type=float, default=1.0, help="0: train on the MSE alone")
+    ap.add_argument("--clip-psnr", action="store_true",
+                    help="weigh each clip's MSE by the batch's mean over its own: the gradient of the clips' mean "
+                         "PSNR (what the benchmark averages) rather than of their pooled MSE")
     ap.add_argument("--eval-every", type=int, default=25)
     ap.add_argument("--eval-clips", type=int, default=16)
     ap.add_argument("--threads", type=int, default=2)
@@ -282,7 +285,8 @@ def main(argv=None):
                 if k % 2:
                     x = x.flip(-1)
             loss, rec, parts = autoencoder_loss(vae, x, train_encoder=a.whole or a.encoder, latents=z,   # OPL off
-                                                amp=not a.fp32, l1_weight=a.l1_weight, sample=not a.encoder)
+                                                amp=not a.fp32, l1_weight=a.l1_weight, sample=not a.encoder,
+                                                clip_psnr=a.clip_psnr)
             if start is not None:
                 with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=not a.fp32):
                     before = start._encode(x).chunk(2, dim=1)[0].float()

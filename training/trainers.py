@@ -111,15 +111,25 @@ class Trainer:
         return torch.randint(0, n, (batch,), generator=self.gen).numpy()
 
 
+def clip_psnr_mse(rec: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """The clips' MSE, each clip's weighted by the batch's mean over its own (held constant): its value is the
+    pooled MSE's, its gradient the batch's mean MSE times that of the mean of the clips' log MSE (their PSNR)."""
+    per_clip = (rec - x).pow(2).flatten(1).mean(1)
+    return (per_clip * (per_clip.mean() / per_clip.clamp_min(1e-10)).detach()).mean()
+
+
 def autoencoder_loss(vae, x: torch.Tensor, *, train_encoder: bool, kl_weight: float = 1e-4, opl_weight: float = 0.0,
                      latents: torch.Tensor | None = None, amp: bool = False, l1_weight: float = 1.0,
-                     sample: bool = True) -> tuple[torch.Tensor, torch.Tensor, dict]:
+                     sample: bool = True, clip_psnr: bool = False) -> tuple[torch.Tensor, torch.Tensor, dict]:
     """The autoencoder's objective on clips x (B, 3, T, H, W) in [-1, 1]: L1 + MSE of the reconstruction, plus
     a small KL and the optional outlier penalty when the encoder trains (its posterior is sampled, or with
     `sample` False read at its mean, as in use); l1_weight 0 leaves the MSE alone, which is what PSNR measures.
     With the encoder frozen the decoder reads the posterior means (or `latents`, when given). Returns (loss, the
     reconstruction in fp32, its parts; parts["mean"] holds the posterior means when the encoder trains).
-    The clips go through whole (`whole_clip`: what diffusers' chunked loop computes, in one pass per half)."""
+    The clips go through whole (`whole_clip`: what diffusers' chunked loop computes, in one pass per half).
+    `clip_psnr` weighs each clip's MSE by the batch's mean MSE over its own (held constant): the gradient of the
+    mean of the clips' log MSE, i.e. of their mean PSNR, which is what the benchmark averages, in the MSE's scale;
+    plain MSE lets the clips with the largest errors lead."""
     mean = None
     with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp):
         if train_encoder:
@@ -134,7 +144,7 @@ def autoencoder_loss(vae, x: torch.Tensor, *, train_encoder: bool, kl_weight: fl
                     latents = whole_clip.encode(vae, x).chunk(2, dim=1)[0]
             z, lk, lo = latents, torch.zeros((), device=x.device), torch.zeros((), device=x.device)
         rec = whole_clip.decode(vae, z).float()
-    l1, l2 = F.l1_loss(rec, x), F.mse_loss(rec, x)
+    l1, l2 = F.l1_loss(rec, x), clip_psnr_mse(rec, x) if clip_psnr else F.mse_loss(rec, x)
     return l1_weight * l1 + l2 + kl_weight * lk + opl_weight * lo, rec, {"l1": l1, "kl": lk, "opl": lo, "mean": mean}
 
 

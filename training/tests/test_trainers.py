@@ -501,6 +501,36 @@ class FinetuneDataTests(unittest.TestCase):
             self.assertGreater(moved, 0.0)
             self.assertLess(apart, 0.01 * moved)
 
+    def test_clip_psnr_follows_the_mean_of_the_clips_log_mse(self):
+        from training.trainers import clip_psnr_mse
+        x = torch.rand(3, 3, 5, 8, 8) * 2 - 1
+        rec = (x + torch.randn_like(x) * torch.tensor([0.01, 0.1, 0.3]).view(3, 1, 1, 1, 1)).requires_grad_()
+        loss = clip_psnr_mse(rec, x)
+        self.assertAlmostEqual(loss.item(), torch.nn.functional.mse_loss(rec, x).item(), places=6)
+        loss.backward()
+        ours = rec.grad.clone()
+        rec.grad = None
+        per_clip = (rec - x).pow(2).flatten(1).mean(1)
+        (per_clip.mean().detach() * per_clip.log().mean()).backward()
+        self.assertLess((ours - rec.grad).abs().max().item(), 1e-6 * rec.grad.abs().max().item())
+        rec.grad = None
+        torch.nn.functional.mse_loss(rec, x).backward()         # the pooled MSE leans on the worst clip
+        self.assertGreater((ours - rec.grad).abs().max().item(), 0.1 * rec.grad.abs().max().item())
+
+    def test_clip_psnr_runs_train_as_plain_ones_on_one_clip_a_batch_and_otherwise_on_more(self):
+        from diffusers import AutoencoderKLWan
+        from training import finetune_vae
+        torch.manual_seed(0)
+        with tempfile.TemporaryDirectory() as d:
+            args = tiny_finetune(d, "--steps", "1")
+            for batch in ("1", "2"):
+                finetune_vae.main(args + ["--batch", batch, "--save", f"{d}/plain{batch}"])
+                finetune_vae.main(args + ["--batch", batch, "--clip-psnr", "--save", f"{d}/psnr{batch}"])
+            w = {n: tensors(AutoencoderKLWan.from_pretrained(f"{d}/{n}")) for n in ("plain1", "psnr1", "plain2", "psnr2")}
+            for k, v in w["plain1"].items():
+                self.assertTrue(torch.equal(v, w["psnr1"][k]), k)       # one clip: its weight is 1
+            self.assertFalse(all(torch.equal(v, w["psnr2"][k]) for k, v in w["plain2"].items()))
+
     def test_runs_on_windows_or_crowded_clips_train_otherwise_and_other_lengths_are_refused(self):
         from diffusers import AutoencoderKLWan
         from training import finetune_vae
