@@ -19,6 +19,7 @@ average, when kept) at every evaluation and at the end, so a run stopped early k
     python -m training.finetune_vae ... --channels-last  # faster steps where oneDNN prefers that layout (step_speed)
     python -m training.finetune_vae ... --frames 9  # 9-frame windows of the clips (probe: gains less than whole ones)
     python -m training.finetune_vae ... --crowd 3   # three more objects in every clip (probe: gains less too)
+    python -m training.finetune_vae ... --clip-psnr # the clips' mean PSNR as the loss (probe: gains no more)
 
 The CPU's way to continue the decoder without computing latents of a data set; short
 runs of it choose a learning rate and batch. `run_all.py` trains the whole pipeline.
@@ -130,7 +131,8 @@ def main(argv=None):
     ap.add_argument("--l1-weight", type=float, default=1.0, help="0: train on the MSE alone")
     ap.add_argument("--clip-psnr", action="store_true",
                     help="weigh each clip's MSE by the batch's mean over its own: the gradient of the clips' mean "
-                         "PSNR (what the benchmark averages) rather than of their pooled MSE")
+                         "PSNR (what the benchmark averages) rather than of their pooled MSE (a probe: it gained "
+                         "nothing over plain MSE in 200 steps from the same state; docs/models.md, session 19)")
     ap.add_argument("--eval-every", type=int, default=25)
     ap.add_argument("--eval-clips", type=int, default=16)
     ap.add_argument("--threads", type=int, default=2)
