@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..trainers import frames_to_tensor
 from ..world import eval_prompts
 from .analyzer import analyze
 from .analyze import score
@@ -60,16 +61,25 @@ def psnr8(rec8: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
+def round_trips(vae, clips: np.ndarray, batch: int = 16, encoder=None, device=None) -> tuple[np.ndarray, np.ndarray]:
+    """Clips (N, T, H, W, 3) uint8 through the autoencoder `batch` at a time (`round_trip8`; with `encoder`, `vae`'s
+    decoder reads that one's latents): the round trips as uint8 clips, as a written video holds them, and each
+    clip's PSNR (dB). On `device`, by default the autoencoder's."""
+    device = device or next(vae.parameters()).device
+    out, db = [], []
+    for i in range(0, len(clips), batch):
+        x = frames_to_tensor(clips[i:i + batch], device)
+        rec8 = round_trip8(vae, x, encoder)
+        db.append(psnr8(rec8, x).cpu())
+        out.append(rec8.permute(0, 2, 3, 4, 1).to(torch.uint8).cpu().numpy())
+    return np.concatenate(out), torch.cat(db).numpy()
+
+
 def vae_psnr(vae, n: int = 64, seed: int = 424242, device: str = "cpu", batch: int = 16, encoder=None) -> dict:
     """Round trip of fresh world clips through the autoencoder, measured on 8-bit frames; with `encoder` (another
     autoencoder), `vae`'s decoder reads that one's latents instead of its own encoder's."""
     from ..data import build
-    frames = build(seed, n)
-    vals = []
-    for i in range(0, n, batch):
-        x = torch.from_numpy(frames[i:i + batch]).to(device).permute(0, 4, 1, 2, 3).float() / 127.5 - 1
-        vals.append(psnr8(round_trip8(vae, x, encoder), x).cpu())
-    v = torch.cat(vals).numpy()
+    v = round_trips(vae, build(seed, n), batch, encoder, device)[1]
     return {"n": n, "seed": seed, "psnr_mean": float(v.mean()), "psnr_min": float(v.min()), "psnr_median": float(np.median(v))}
 
 

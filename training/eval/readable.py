@@ -19,7 +19,7 @@ import torch
 from ..common import keep_freed_memory
 from ..world import eval_prompts, render
 from ..world.spec import ClipSpec
-from .benchmark import psnr8, round_trip8, score_clips
+from .benchmark import round_trips, score_clips
 
 KEYS = ("colour", "motion", "shape")
 
@@ -27,19 +27,6 @@ KEYS = ("colour", "motion", "shape")
 def renders(prompts: list[dict]) -> np.ndarray:
     """The world's own clips of the prompts (N, T, H, W, 3) uint8, at each prompt's seed."""
     return np.stack([render(ClipSpec.from_dict(p["spec"])).frames for p in prompts])
-
-
-@torch.no_grad()
-def round_trips(vae, clips: np.ndarray, batch: int = 10) -> tuple[np.ndarray, np.ndarray]:
-    """The clips (N, T, H, W, 3) uint8 through the autoencoder, as uint8 clips a written video would hold, and each
-    clip's PSNR (dB)."""
-    out, db, device = [], [], next(vae.parameters()).device
-    for i in range(0, len(clips), batch):
-        x = torch.from_numpy(clips[i:i + batch]).to(device).permute(0, 4, 1, 2, 3).float() / 127.5 - 1
-        rec8 = round_trip8(vae, x)
-        db.append(psnr8(rec8, x).cpu())
-        out.append(rec8.permute(0, 2, 3, 4, 1).to(torch.uint8).cpu().numpy())
-    return np.concatenate(out), torch.cat(db).numpy()
 
 
 def misreads(rows: list[dict]) -> dict:
@@ -54,7 +41,7 @@ def misreads(rows: list[dict]) -> dict:
 def readable(vae, prompts: list[dict]) -> dict:
     """The analyzer's scores on the prompts' renderings and on their round trips through `vae`."""
     truth = renders(prompts)
-    rec, db = round_trips(vae, truth)
+    rec, db = round_trips(vae, truth, batch=10)
     as_rendered, through = score_clips(prompts, truth), score_clips(prompts, rec)
     return {"rendered": as_rendered["summary"], "round_trip": through["summary"],
             "round_trip_psnr": {"mean": float(db.mean()), "median": float(np.median(db)), "min": float(db.min())},

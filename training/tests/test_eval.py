@@ -84,7 +84,8 @@ class ReadableTests(unittest.TestCase):
         import numpy as np
         import torch
         from diffusers import AutoencoderKLWan
-        from training.eval.readable import readable, renders, round_trips
+        from training.eval.benchmark import round_trips
+        from training.eval.readable import readable, renders
         prompts = eval_prompts()[:4]
         torch.manual_seed(0)
         vae = AutoencoderKLWan.from_pretrained(Path(__file__).parents[2] / "models/reel-t2v-default/vae").eval()
