@@ -17,6 +17,9 @@ final class JobTests: XCTestCase {
         XCTAssertEqual(done["state"], "done")
         XCTAssertEqual(done["model"], "fix")
         XCTAssertEqual(done["outputs"]?.arrayValue?.first?["path"]?.stringValue, d.outputDir + "/a.raw")
+        // Every field of a real job is in the documented schema (rpc.discover, docs/protocol.md).
+        let documented = Set(try XCTUnwrap(Schemas.job["properties"]?.objectValue).keys)
+        XCTAssertEqual(Set(try XCTUnwrap(done.objectValue).keys).subtracting(documented), [])
         let result = try XCTUnwrap(done["result"])
         XCTAssertEqual(result["bytes"], .int(5 * 16 * 8 * 3))
 
@@ -235,7 +238,8 @@ final class JobTests: XCTestCase {
         XCTAssertEqual(try c.result("job.wait", ["id": .string(allowed)])["uid"], 65534)
         // Root sees nobody's job; nobody's jobs are not root's to hide, but nobody cannot see root's.
         let rootJob = try submit(c, render(d, "root.raw"))
-        let seen = try asNobody([RPCRequest(id: .int(1), method: "job.get", params: ["id": .string(rootJob)]).json])
-        XCTAssertEqual(seen.first?["error"]?["code"], -32002)
+        let seen = try asNobody([RPCRequest(id: .int(1), method: "job.get", params: ["id": .string(rootJob)]).json,
+                                 RPCRequest(id: .int(2), method: "job.cancel", params: ["id": .string(rootJob)]).json])
+        XCTAssertEqual(seen.map { $0["error"]?["code"] }, [-32002, -32002], "cancel does not reveal the job either: \(seen)")
     }
 }

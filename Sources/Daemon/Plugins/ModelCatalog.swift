@@ -1,7 +1,7 @@
 // Discovers models in the configured model directories. A model is a
 // directory holding either model_index.json (diffusers layout; its kind is
 // `_class_name`, e.g. WanPipeline) or manifest.json (reel's imported models;
-// its kind is `kind`, e.g. realesrgan). The name is the directory's name.
+// its kind is `kind`, e.g. realesrgan-srvgg). The name is the directory's name.
 import Foundation
 import ReelProtocol
 

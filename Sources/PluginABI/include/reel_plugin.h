@@ -108,7 +108,7 @@ typedef struct reel_plugin {
     /* Model kinds this plugin loads, NULL-terminated. A kind is the
      * `_class_name` of a diffusers-layout directory's model_index.json (e.g.
      * "WanPipeline") or the `kind` of a directory's manifest.json (e.g.
-     * "realesrgan"). reeld discovers model directories and matches them. */
+     * "realesrgan-srvgg"). reeld discovers model directories and matches them. */
     const char *const *model_kinds;
 
     const reel_stage *stages;

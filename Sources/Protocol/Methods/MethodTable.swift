@@ -67,7 +67,7 @@ public enum Methods {
                    resultName: "jobs", result: Schemas.obj([("jobs", Schemas.array(Schemas.job))])),
         MethodSpec("job.cancel", summary: "Cancel a queued or running job; a running job stops at its next step.",
                    description: "Returns the job. Cancelling a finished job changes nothing.",
-                   params: jobParams, resultName: "job", result: Schemas.job, errors: [.jobNotFound, .accessDenied]),
+                   params: jobParams, resultName: "job", result: Schemas.job, errors: [.jobNotFound]),
         MethodSpec("job.wait", summary: "Wait until a job is finished (or `timeout` seconds pass) and return it.",
                    description: "A job that ended failed, cancelled or interrupted answers with that error code and the job in `data`.",
                    params: jobParams + [ParamSpec("timeout", "Seconds to wait at most; the job is returned as it is then.",

@@ -53,6 +53,8 @@ public enum Schemas {
         ("started_at", nullable(number)),
         ("finished_at", nullable(number)),
         ("result", described([:], "The plugin's result (names output files) once done.")),
+        ("outputs", described(array(obj([("path", string), ("media_type", string)], required: ["path", "media_type"])),
+                              "The files the plugin declared before writing them, also when the job failed (partial outputs).")),
         ("error", nullable(error)),
         ("uid", integer),
     ], required: ["id", "method", "state", "created_at"])

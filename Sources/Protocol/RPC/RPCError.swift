@@ -26,7 +26,7 @@ public struct RPCErrorCode: RawRepresentable, Hashable, Sendable {
     public static let shuttingDown = RPCErrorCode(rawValue: -32009)
     public static let modelBusy = RPCErrorCode(rawValue: -32010)
     public static let memoryBusy = RPCErrorCode(rawValue: -32011)
-    public static let jobFailed = RPCErrorCode(rawValue: -32012)
+    // -32012 is retired: job.wait answers a failed job with -32004 (plugin failure).
     public static let interrupted = RPCErrorCode(rawValue: -32013)
     public static let badMedia = RPCErrorCode(rawValue: -32014)
 
@@ -42,13 +42,12 @@ public struct RPCErrorCode: RawRepresentable, Hashable, Sendable {
         (.modelTooLarge, "model too large", "The plugin's estimate of the model's memory exceeds the whole memory budget. `data` has `estimate_bytes` and `budget_bytes`."),
         (.pluginFailure, "plugin failure", "The plugin reported an error while loading a model or running a job; the message is the plugin's."),
         (.cancelled, "cancelled", "The job was cancelled (by `job.cancel` or a client's Ctrl-C) before it finished."),
-        (.accessDenied, "access denied", "The calling user may not read or write a path named in the params, or may not touch another user's job."),
+        (.accessDenied, "access denied", "The calling user may not read or write a path named in the params, or may not connect at all (the socket's access rule)."),
         (.modelNotFound, "model not found", "No model with that name in the model directories, or no plugin serves its kind."),
         (.messageTooLarge, "message too large", "The line exceeded `max_message_bytes`; it was discarded up to its newline."),
         (.shuttingDown, "shutting down", "reeld is draining (SIGTERM) and accepts no new work."),
         (.modelBusy, "model busy", "The model is in use by a running job and cannot be unloaded now."),
         (.memoryBusy, "memory busy", "The model fits the budget, but models in use hold too much of it right now."),
-        (.jobFailed, "job failed", "Returned by `job.wait` when the job ended in `failed`; `data` is the job."),
         (.interrupted, "interrupted", "The job was running when reeld stopped; it will not resume."),
         (.badMedia, "bad media", "A file named in the params is not media reel can read (missing, truncated, not media, no decoder). `data` has `path`, `reason` (unreadable, not_media, truncated, empty_stream, no_stream, absurd_dimensions, unsupported_codec, …) and `detail`."),
     ]
