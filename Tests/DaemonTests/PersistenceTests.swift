@@ -48,6 +48,16 @@ final class PersistenceTests: XCTestCase {
         XCTAssertEqual(try c.result("job.wait", ["id": .string(queued)])["state"], "done")
     }
 
+    /// Started where it finds nothing to serve, reeld still answers, and its log says where it looked.
+    func testNothingToServeIsSaidWithTheDirectories() throws {
+        let d = try startDaemon(models: [:], plugins: [])
+        XCTAssertEqual(try d.client().result("reel.info")["plugins"]?.arrayValue?.count, 0)
+        let log = d.log_()
+        XCTAssertTrue(log.contains("no stage plugins in \(d.pluginDir)"), log)
+        XCTAssertTrue(log.contains("no models in "), log)
+        XCTAssertFalse(try startDaemon().log_().contains("no stage plugins"), "not said where plugins are found")
+    }
+
     func testSecondDaemonOnTheSameSocketRefuses() throws {
         let d = try startDaemon()
         let p = Process()

@@ -60,6 +60,7 @@ final class Daemon: @unchecked Sendable {
     /// Runs until a SIGTERM/SIGINT drain completes.
     func run() throws {
         plugins.scan(directories: config.pluginDirs)
+        warnIfNothingToServe()
         try jobs.recover()
         let fds = hooks.listenFDs()
         if let fd = fds.first {
@@ -178,9 +179,21 @@ final class Daemon: @unchecked Sendable {
             }
         }
         plugins.scan(directories: config.pluginDirs)
+        warnIfNothingToServe()
         scheduler.dropModels(notServedBy: plugins.plugins)
         let line = statusLine()
         hooks.reloaded(status: line)
         logger.notice("reloaded: \(plugins.plugins.count) plugin(s), \(line)")
+    }
+
+    /// A reeld that found no plugin (or no model) still serves, but every stage would be
+    /// "method not found": say where it looked, so a hand-started build is not a mystery.
+    private func warnIfNothingToServe() {
+        if plugins.plugins.isEmpty {
+            logger.warning("no stage plugins in \(config.pluginDirs.joined(separator: ", ")): install them (sudo make install) or name a directory of them with --plugin-dir")
+        }
+        if ModelCatalog.scan(directories: config.modelDirs).isEmpty {
+            logger.warning("no models in \(config.modelDirs.joined(separator: ", ")): import them (make models) or name a directory of them with --model-dir")
+        }
     }
 }
