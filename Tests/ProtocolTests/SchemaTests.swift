@@ -10,6 +10,9 @@ final class SchemaTests: XCTestCase {
             "l": ["type": "array", "items": ["type": "number"], "maxItems": 2],
             "o": ["type": "object", "properties": ["x": ["type": "boolean"]], "required": ["x"]],
             "k": ["type": ["integer", "string"]],
+            "p": ["type": "string", "minLength": 1],
+            "q": ["type": "string", "minLength": 3],
+            "a": ["type": "array", "minItems": 1],
         ],
         "required": ["n"],
         "additionalProperties": false,
@@ -32,6 +35,9 @@ final class SchemaTests: XCTestCase {
         XCTAssertEqual(violation(["n": 1, "o": [:]]), "/o/x: required field is missing")
         XCTAssertEqual(violation(["n": 1, "zz": 1]), "/zz: unknown field")
         XCTAssertEqual(violation(["n": 1, "k": true]), "/k: expected integer or string, got boolean")
+        XCTAssertEqual(violation(["n": 1, "p": ""]), "/p: must not be empty")
+        XCTAssertEqual(violation(["n": 1, "q": "ab"]), "/q: must have at least 3 characters")
+        XCTAssertEqual(violation(["n": 1, "a": []]), "/a: must not be empty")
     }
 
     func testMethodTableParams() {

@@ -47,10 +47,10 @@ public enum SchemaValidator {
             if let m = s["exclusiveMaximum"]?.doubleValue, x >= m { return fail("must be < \(fmt(m)), got \(fmt(x))") }
         case .string(let str):
             let n = str.count
-            if let m = s["minLength"]?.intValue, n < m { return fail("must have at least \(m) characters") }
+            if let m = s["minLength"]?.intValue, n < m { return fail(m == 1 ? "must not be empty" : "must have at least \(m) characters") }
             if let m = s["maxLength"]?.intValue, n > m { return fail("must have at most \(m) characters") }
         case .array(let items):
-            if let m = s["minItems"]?.intValue, items.count < m { return fail("must have at least \(m) items") }
+            if let m = s["minItems"]?.intValue, items.count < m { return fail(m == 1 ? "must not be empty" : "must have at least \(m) items") }
             if let m = s["maxItems"]?.intValue, items.count > m { return fail("must have at most \(m) items") }
             if let itemSchema = s["items"] {
                 for (i, item) in items.enumerated() {
