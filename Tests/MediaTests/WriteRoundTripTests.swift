@@ -155,6 +155,19 @@ final class WriteRoundTripTests: MediaTestCase {
         XCTAssertEqual(try ffprobe(webm)["streams.stream.0.width"], "75")
     }
 
+    /// The file name's ending picks the container, in any case; the media type is the muxer's.
+    func testContainerFromFileName() {
+        let cases: [(String, MediaContainer?)] = [
+            ("/o/a.mp4", .mp4), ("/o/a.M4V", .mp4), ("a.mov", .mp4), ("/o/a.b/c.WebM", .webm), ("c.mkv", .webm),
+            ("s.wav", .wav), ("s.FLAC", .flac), ("/o/a.avi", nil), ("/o/mp4", nil), ("/o.mp4/a", nil), ("", nil),
+        ]
+        for (path, want) in cases { XCTAssertEqual(MediaContainer(path: path), want, path) }
+        XCTAssertEqual(MediaContainer.videoFileExtensions, [".mp4", ".m4v", ".mov", ".webm", ".mkv"])
+        XCTAssertEqual(MediaContainer(path: "a.mov")?.mediaType, "video/mp4")
+        XCTAssertEqual(MediaContainer(path: "a.mkv")?.mediaType, "video/webm")
+        XCTAssertEqual(MediaContainer(path: "a.flac")?.mediaType, "audio/flac")
+    }
+
     func testInterleavedFrameHelpersAreInverse() {
         let frame = patternFrame(width: 5, height: 3, index: 7)
         let interleaved = frame.interleaved()

@@ -13,6 +13,7 @@ final class SchemaTests: XCTestCase {
             "p": ["type": "string", "minLength": 1],
             "q": ["type": "string", "minLength": 3],
             "a": ["type": "array", "minItems": 1],
+            "f": ["type": "string", "x-reel-extensions": [".mp4", ".webm", ".png"]],
         ],
         "required": ["n"],
         "additionalProperties": false,
@@ -38,6 +39,13 @@ final class SchemaTests: XCTestCase {
         XCTAssertEqual(violation(["n": 1, "p": ""]), "/p: must not be empty")
         XCTAssertEqual(violation(["n": 1, "q": "ab"]), "/q: must have at least 3 characters")
         XCTAssertEqual(violation(["n": 1, "a": []]), "/a: must not be empty")
+    }
+
+    func testFileNameEndings() {
+        for ok in ["/t/x.mp4", "/t/x.MP4", "/t/a.b/x.webm", "x.png"] { XCTAssertNil(violation(["n": 1, "f": .string(ok)]), ok) }
+        XCTAssertEqual(violation(["n": 1, "f": "/t/x.avi"]), #"/f: must end in .mp4, .webm or .png, got ".avi""#)
+        XCTAssertEqual(violation(["n": 1, "f": "/t.mp4/x"]), "/f: must end in .mp4, .webm or .png, got no extension")
+        XCTAssertEqual(violation(["n": 1, "f": "/t/.mp4x"]), "/f: must end in .mp4, .webm or .png, got no extension")
     }
 
     func testMethodTableParams() {

@@ -255,7 +255,15 @@ final class UpsampleStageTests: XCTestCase {
         XCTAssertEqual(rifeOnly.code, .invalidParams)
         XCTAssertEqual(rifeOnly.data?["field"], "/model")
 
-        // Refused when the job runs: the file is not a video, the output is no video container, both rate options.
+        for name in ["out.txt", "out.wav"] {     // no writer's ending, or one for audio alone: before the model loads
+            let notVideo = try submitError(["input": .string(input), "output": .string(d.outputDir + "/" + name)])
+            XCTAssertEqual(notVideo.code, .invalidParams)
+            XCTAssertEqual(notVideo.data?["field"], "/params/output")
+            XCTAssertTrue(notVideo.message.contains("must end in .mp4, .m4v, .mov, .webm or .mkv"), notVideo.message)
+        }
+        XCTAssertEqual(try c.result("model.ps")["models"]?.arrayValue?.count, 0, "no model loaded for refused jobs")
+
+        // Refused when the job runs: the file is not a video, both rate options, the output is the input.
         let junk = d.outputDir + "/junk.mp4"
         try "this is not a video\n".write(toFile: junk, atomically: true, encoding: .utf8)
         // A clip with audio, index first, cut short: it opens, and the job meets the cut while streaming.
@@ -268,7 +276,6 @@ final class UpsampleStageTests: XCTestCase {
         let cases: [(JSONObject, RPCErrorCode, String)] = [
             (["input": .string(junk), "output": .string(out)], .pluginFailure, "cannot read the input"),
             (["input": .string(cut), "output": .string(out)], .pluginFailure, "truncated or damaged file"),
-            (["input": .string(input), "output": .string(d.outputDir + "/out.txt")], .invalidParams, ".mp4"),
             (["input": .string(input), "output": .string(out), "fps": 24, "fps_factor": 2], .invalidParams, "not both"),
             (["input": .string(input), "output": .string(input)], .invalidParams, "is the input"),
         ]

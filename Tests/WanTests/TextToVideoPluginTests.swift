@@ -128,6 +128,28 @@ final class TextToVideoPluginTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: d.outputDir + "/x.mp4"))
     }
 
+    /// An output name no writer takes is refused when the job is submitted, before the model loads: no job, no
+    /// resident model, no file. Endings are compared without case.
+    func testOutputNameIsCheckedAtSubmission() throws {
+        let d = try startDaemon()
+        defer { _ = d.stop() }
+        let c = try d.client()
+        for name in ["x.avi", "x.wav", "x"] {
+            let e = try c.error("job.submit", ["method": "video.generate", "model": "tiny-wan",
+                                               "params": ["prompt": "a star", "output": .string(d.outputDir + "/" + name)]])
+            XCTAssertEqual(e.code, .invalidParams, name)
+            XCTAssertEqual(e.data?["field"], "/params/output", name)
+            XCTAssertTrue(e.message.contains("must end in .mp4, .m4v, .mov, .webm, .mkv or .png"), e.message)
+        }
+        XCTAssertEqual(try c.result("job.list")["jobs"]?.arrayValue?.count, 0)
+        XCTAssertEqual(try c.result("model.ps")["models"]?.arrayValue?.count, 0, "the model must not have been loaded")
+        let png = d.outputDir + "/ONE.PNG"
+        let r = try generate(c, ["prompt": "a star", "output": .string(png), "frames": 1, "steps": 1])
+        XCTAssertEqual(r["state"]?.stringValue, "done", "\(r)")
+        XCTAssertEqual(r["outputs"]?.arrayValue?.first?["media_type"]?.stringValue, "image/png", "\(r)")
+        XCTAssertEqual(try MediaProbe.probe(png).video?.width, 32)
+    }
+
     /// Cancelling a running generation stops it between denoising steps and writes no file.
     func testCancelBetweenSteps() throws {
         let d = try startDaemon()

@@ -9,23 +9,39 @@ public enum MediaContainer: String, Sendable, CaseIterable {
     /// FLAC, 16 bits, at the input rate and channel count; audio only.
     case flac
 
+    /// The file-name endings that choose this container (compared without case).
+    public var fileExtensions: [String] {
+        switch self {
+        case .mp4: return [".mp4", ".m4v", ".mov"]
+        case .webm: return [".webm", ".mkv"]
+        case .wav: return [".wav"]
+        case .flac: return [".flac"]
+        }
+    }
+
+    /// The endings of the containers that carry video, for a params schema's `x-reel-extensions`.
+    public static let videoFileExtensions = allCases.filter(\.carriesVideo).flatMap(\.fileExtensions)
+
     /// The container for a file name's extension (.mp4/.m4v/.mov, .webm/.mkv, .wav, .flac).
     public init?(path: String) {
-        let ext = path.split(separator: "/").last.flatMap { name -> Substring? in
-            guard let dot = name.lastIndex(of: ".") else { return nil }
-            return name[name.index(after: dot)...]
-        }?.lowercased() ?? ""
-        switch ext {
-        case "mp4", "m4v", "mov": self = .mp4
-        case "webm", "mkv": self = .webm
-        case "wav": self = .wav
-        case "flac": self = .flac
-        default: return nil
+        let name = path.split(separator: "/").last.map(String.init)?.lowercased() ?? ""
+        guard let dot = name.lastIndex(of: "."),
+              let c = Self.allCases.first(where: { $0.fileExtensions.contains(String(name[dot...])) }) else { return nil }
+        self = c
+    }
+
+    /// The media type of what the muxer writes, whichever of the endings named it.
+    public var mediaType: String {
+        switch self {
+        case .mp4: return "video/mp4"
+        case .webm: return "video/webm"
+        case .wav: return "audio/wav"
+        case .flac: return "audio/flac"
         }
     }
 
     var muxerName: String { rawValue }
-    var carriesVideo: Bool { self == .mp4 || self == .webm }
+    public var carriesVideo: Bool { self == .mp4 || self == .webm }
 }
 
 /// The video a writer will be given: every appended frame must be this size.

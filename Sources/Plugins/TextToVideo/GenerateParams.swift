@@ -1,4 +1,5 @@
 import Foundation
+import ReelMedia
 import ReelModels
 import ReelPluginKit
 import ReelProtocol
@@ -44,6 +45,7 @@ struct GenerateParams {
             "prompt": ["type": "string", "minLength": 1, "description": "What the video shows."],
             "negative_prompt": ["type": "string", "description": "What to steer away from (classifier-free guidance); default: the model's (\"\")."],
             "output": ["type": "string", "minLength": 1, "x-reel-access": "write",
+                       "x-reel-extensions": .array((MediaContainer.videoFileExtensions + [".png"]).map { .string($0) }),
                        "description": "Absolute path of the file to write: .mp4 or .webm (video), .png (a single frame)."],
             "width": ["type": "integer", "minimum": 16, "maximum": 4096,
                       "description": "Pixels; a multiple of the VAE stride × patch (16 for Wan). Default: the model's."],
@@ -89,10 +91,13 @@ struct GenerateParams {
         schedule = p["schedule"]?.stringValue ?? "shifted"
         guard NoiseSchedule.names.contains(schedule) else { throw PluginError.invalidParams("schedule must be one of \(NoiseSchedule.names)") }
         flowShift = p["flow_shift"]?.doubleValue ?? (schedule == "shifted" ? (d.flowShift ?? schedulerShift) : 1)
-        if output.hasSuffix(".png") && frames != 1 {
+        if isImage && frames != 1 {
             throw PluginError.invalidParams("a .png output holds one frame; set frames to 1 or write .mp4")
         }
     }
+
+    /// A single frame written as PNG (the name ends in .png, in any case) rather than a video.
+    var isImage: Bool { output.lowercased().hasSuffix(".png") }
 
     /// duration × fps to the nearest 4k+1 frames (at least 1).
     static func frames(duration: Double, fps: Int) -> Int {

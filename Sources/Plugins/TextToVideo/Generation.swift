@@ -20,11 +20,12 @@ struct Generation {
                                                      guidance: Float(p.guidance), seed: p.seed, schedule: p.noiseSchedule)
         let noise: Tensor
         do { noise = try pipeline.noise(request) } catch { throw PluginError.invalidParams("\(error)") }
-        let isImage = p.output.hasSuffix(".png")
-        if !isImage && MediaContainer(path: p.output) == nil {
+        let isImage = p.isImage
+        let container = MediaContainer(path: p.output)
+        if !isImage && container?.carriesVideo != true {
             throw PluginError.invalidParams("output \(p.output): use .mp4 or .webm for video, .png for one frame")
         }
-        try host.declareOutput(p.output, mediaType: isImage ? "image/png" : (p.output.hasSuffix(".webm") ? "video/webm" : "video/mp4"))
+        try host.declareOutput(p.output, mediaType: isImage ? "image/png" : container!.mediaType)
         let started = Date()
         Engine.resetPeakBytes()
 

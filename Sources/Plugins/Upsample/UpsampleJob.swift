@@ -75,7 +75,7 @@ final class UpsampleJob {
         let label = GenerationLabel(model: modelName, plugin: UpsamplePlugin.pluginName, pluginVersion: UpsamplePlugin.pluginVersion,
                                     prompt: info.label?.prompt ?? "", seed: info.label?.seed ?? 0)
 
-        try host.declareOutput(request.output, mediaType: request.container == .mp4 ? "video/mp4" : "video/webm")
+        try host.declareOutput(request.output, mediaType: request.container.mediaType)
         let settings = request.encoderSettings(width: ow, height: oh)
         let writer: MediaWriter
         do {

@@ -17,6 +17,7 @@ struct UpsampleParams {
             "input": ["type": "string", "minLength": 1, "x-reel-access": "read",
                       "description": "Absolute path of the video to upsample (any file FFmpeg decodes)."],
             "output": ["type": "string", "minLength": 1, "x-reel-access": "write",
+                       "x-reel-extensions": .array(MediaContainer.videoFileExtensions.map { .string($0) }),
                        "description": "Absolute path of the result: .mp4 (H.264 + AAC) or .webm (VP9 + Opus)."],
             "scale": ["type": "integer", "enum": [2, 3, 4], "default": 4,
                       "description": "Spatial factor. x2 and x3 run the x4 network, then an antialiased Lanczos-3 downscale."],

@@ -1,9 +1,12 @@
 // A small JSON Schema validator: the subset reel's method table and plugin
 // stage schemas use (draft 2020-12 keywords: type, enum, const, properties,
 // required, additionalProperties, items, minItems, maxItems, minimum, maximum,
-// exclusiveMinimum, exclusiveMaximum, minLength, maxLength, anyOf). Unknown
-// keywords (description, default, format, examples, x-…) are ignored, as the
-// spec says, so richer schemas still load.
+// exclusiveMinimum, exclusiveMaximum, minLength, maxLength, anyOf), plus reel's
+// `x-reel-extensions`: the file-name endings a path may have (e.g. [".mp4",
+// ".png"], compared without case), so a wrong output name is refused when the job
+// is submitted, not after its model has loaded. Other unknown keywords
+// (description, default, format, examples, x-…) are ignored, as the spec says,
+// so richer schemas still load.
 
 public struct SchemaViolation: Sendable, Equatable, CustomStringConvertible {
     /// A JSON pointer to the offending value, e.g. `/frames` or `/size/0`.
@@ -49,6 +52,10 @@ public enum SchemaValidator {
             let n = str.count
             if let m = s["minLength"]?.intValue, n < m { return fail(m == 1 ? "must not be empty" : "must have at least \(m) characters") }
             if let m = s["maxLength"]?.intValue, n > m { return fail("must have at most \(m) characters") }
+            if let endings = s["x-reel-extensions"]?.arrayValue?.compactMap(\.stringValue), !endings.isEmpty,
+               !endings.contains(where: { str.lowercased().hasSuffix($0.lowercased()) }) {
+                return fail("must end in \(listed(endings)), got \(fileExtension(str).map { "\"\($0)\"" } ?? "no extension")")
+            }
         case .array(let items):
             if let m = s["minItems"]?.intValue, items.count < m { return fail(m == 1 ? "must not be empty" : "must have at least \(m) items") }
             if let m = s["maxItems"]?.intValue, items.count > m { return fail("must have at most \(m) items") }
@@ -92,6 +99,18 @@ public enum SchemaValidator {
 
     static func escape(_ key: String) -> String {
         key.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1")
+    }
+
+    /// ".a", ".a or .b", ".a, .b or .c"
+    static func listed(_ items: [String]) -> String {
+        items.count < 2 ? items.joined() : items.dropLast().joined(separator: ", ") + " or " + items.last!
+    }
+
+    /// The extension of a path's last component (".avi"), nil when it has none.
+    static func fileExtension(_ path: String) -> String? {
+        let name = path.split(separator: "/").last ?? ""
+        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return nil }
+        return String(name[dot...])
     }
 
     static func fmt(_ d: Double) -> String {
