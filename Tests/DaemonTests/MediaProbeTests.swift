@@ -46,6 +46,22 @@ final class MediaProbeTests: XCTestCase {
         XCTAssertEqual(label["prompt"], "a red ball bouncing on green grass")
         XCTAssertEqual(label["seed"], 7)
         XCTAssertTrue(info["summary"]?.stringValue?.contains("a red ball bouncing on green grass") ?? false)
+        XCTAssertEqual(info["cut_short"], false)
+        XCTAssertNil(SchemaValidator.firstViolation(of: info, against: Schemas.mediaInfo))
+
+        // The same file with its index moved to the front and its end cut off: it still opens, and the probe
+        // says it was cut short (its header indexes more than the file holds).
+        let front = d.outputDir + "/front.mp4", cut = d.outputDir + "/cut.mp4"
+        try ffmpeg(["-i", clip, "-c", "copy", "-movflags", "+faststart", front])
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: front))
+        try bytes.prefix(bytes.count * 7 / 10).write(to: URL(fileURLWithPath: cut))
+        let whole = try c.result("media.probe", ["path": .string(front)])
+        XCTAssertEqual(whole["cut_short"], false)
+        let cutInfo = try c.result("media.probe", ["path": .string(cut)])
+        XCTAssertEqual(cutInfo["cut_short"], true)
+        XCTAssertEqual(cutInfo["indexed_end"], whole["indexed_end"])
+        XCTAssertTrue(cutInfo["summary"]?.stringValue?.contains("cut short") ?? false, "\(cutInfo)")
+        XCTAssertNil(SchemaValidator.firstViolation(of: cutInfo, against: Schemas.mediaInfo))
 
         // A file with no label has label null, not an error.
         let plain = d.outputDir + "/plain.wav"

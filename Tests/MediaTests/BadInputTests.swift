@@ -101,7 +101,20 @@ final class BadInputTests: MediaTestCase {
             }
             try writer.finish()
             let cut = try truncate(whole, to: 0.5, as: "cut-" + name)
-            // The header survives, so opening works; reading finds the stream cut short.
+            // The header survives, so opening works; probing says so where the header indexes the packets.
+            let info = try probe(whole)
+            XCTAssertFalse(info.isCutShort, name)
+            XCTAssertFalse(info.description.contains("cut short"), info.description)
+            if name.hasSuffix(".mp4") {
+                XCTAssertLessThanOrEqual(try XCTUnwrap(info.indexedEnd), info.fileSize)
+                XCTAssertGreaterThan(try XCTUnwrap(info.indexedEnd), info.fileSize * 9 / 10, "the index reaches the last packet")
+                let cutInfo = try probe(cut)
+                XCTAssertTrue(cutInfo.isCutShort)
+                XCTAssertEqual(cutInfo.indexedEnd, info.indexedEnd)
+                XCTAssertTrue(cutInfo.description.contains("cut short: its header indexes \(info.indexedEnd!) bytes, the file holds \(cutInfo.fileSize)"),
+                              cutInfo.description)
+            }
+            // Reading finds the stream cut short.
             let reader = try VideoReader(path: cut)
             assertMediaError(.truncated, path: cut) { try reader.readAll() }
             let audio = try AudioReader(path: cut)

@@ -32,6 +32,8 @@ enum MediaInfoJSON {
             "duration_seconds": info.duration.map { .double($0) } ?? .null,
             "bit_rate": info.bitRate.map { .int(Int64($0)) } ?? .null,
             "file_size": .int(Int64(info.fileSize)),
+            "indexed_end": info.indexedEnd.map { .int(Int64($0)) } ?? .null,
+            "cut_short": .bool(info.isCutShort),
             "streams": .array(info.streams.map(stream)),
             "tags": tags(info.tags),
             "label": info.label.map { l in

@@ -29,6 +29,10 @@ extension MediaInfo: CustomStringConvertible {
             if !s.decodable { line += " (no decoder in this FFmpeg)" }
             lines.append(line)
         }
+        if isCutShort, let indexedEnd {
+            lines.append("  cut short: its header indexes \(indexedEnd) bytes, the file holds \(fileSize); "
+                         + "what lies past its end is lost")
+        }
         if let label {
             lines.append("  AI-generated: model \(label.model), plugin \(label.plugin) \(label.pluginVersion), seed \(label.seed)")
             lines.append("  prompt: \(label.prompt)")

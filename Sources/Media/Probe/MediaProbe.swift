@@ -17,6 +17,13 @@ public struct MediaInfo: Sendable, Equatable {
     public var tags: [String: String]
     /// reel's AI-generated label, when the file carries one.
     public var label: GenerationLabel?
+    /// Where the container's index says the streams' data ends (the furthest packet's offset plus its size),
+    /// when the header carries an index (MP4/MOV: its moov; Matroska: its cues). Past `fileSize`, the file
+    /// was cut short after its header: it opens, but the packets beyond its end are gone.
+    public var indexedEnd: Int?
+
+    /// The header promises more bytes than the file holds (a copy or download stopped early).
+    public var isCutShort: Bool { indexedEnd.map { $0 > fileSize } ?? false }
 
     public var video: StreamInfo? { streams.first { $0.kind == .video } }
     public var audio: StreamInfo? { streams.first { $0.kind == .audio } }
@@ -85,7 +92,22 @@ public enum MediaProbe {
             fileSize: size,
             streams: streams,
             tags: tags,
-            label: GenerationLabel(tags: tags))
+            label: GenerationLabel(tags: tags),
+            indexedEnd: indexedEnd(ctx))
+    }
+
+    /// The furthest byte any stream's index points at (nil when no stream has an index). MP4's index lists
+    /// every packet with its size; Matroska's cues list cluster starts, whose size they do not give.
+    static func indexedEnd(_ ctx: UnsafeMutablePointer<AVFormatContext>) -> Int? {
+        var end: Int64? = nil
+        for i in 0 ..< Int(ctx.pointee.nb_streams) {
+            guard let stream = ctx.pointee.streams[i] else { continue }
+            for k in 0 ..< avformat_index_get_entries_count(stream) {
+                guard let e = avformat_index_get_entry(stream, k)?.pointee, e.pos >= 0 else { continue }
+                end = max(end ?? 0, e.pos + Int64(max(e.size, 0)))
+            }
+        }
+        return end.map { Int($0) }
     }
 
     static func streamInfo(_ stream: UnsafeMutablePointer<AVStream>) -> StreamInfo {

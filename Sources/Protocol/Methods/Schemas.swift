@@ -89,6 +89,8 @@ public enum Schemas {
     public static let mediaInfo: JSON = obj([
         ("path", string), ("format", string), ("format_long_name", string),
         ("duration_seconds", nullable(number)), ("bit_rate", nullable(integer)), ("file_size", integer),
+        ("indexed_end", described(nullable(integer), "Where the header's index says the data ends (bytes); null without an index.")),
+        ("cut_short", described(boolean, "The index reaches past the file's end: the file was cut short after its header.")),
         ("streams", array(obj([
             ("index", integer), ("kind", string), ("codec", string), ("codec_long_name", string),
             ("decodable", boolean), ("duration_seconds", nullable(number)), ("frames", nullable(integer)),
