@@ -84,8 +84,9 @@ def widen_latents(vae, z_dim: int, seed: int = 0, logvar: float = -4.0):
     cfg["z_dim"] = z_dim
     cfg["latents_mean"] = list(cfg["latents_mean"]) + [0.0] * (z_dim - old_z)
     cfg["latents_std"] = list(cfg["latents_std"]) + [1.0] * (z_dim - old_z)
-    torch.manual_seed(seed)      # the new conv_out rows: a fresh layer's default initialisation, seeded
-    wide = AutoencoderKLWan(**cfg)
+    with torch.random.fork_rng(devices=[]):     # seeded, and the caller's random stream left as it was
+        torch.manual_seed(seed)      # the new conv_out rows: a fresh layer's default initialisation
+        wide = AutoencoderKLWan(**cfg)
     old, new = vae.state_dict(), wide.state_dict()
     grow = z_dim - old_z
     eye = torch.eye(grow).view(grow, grow, 1, 1, 1)                      # a 1x1x1 convolution passing channels on

@@ -442,6 +442,18 @@ class WidenLatentsTests(unittest.TestCase):
         loss.backward()
         self.assertGreater(wide.decoder.conv_in.weight.grad[:, z:].abs().sum().item(), 0.0)
 
+    def test_widening_is_seeded_and_leaves_the_callers_random_stream(self):
+        from training.widen import widen_latents
+        vae = make_vae(TINY_VAE).eval()
+        torch.manual_seed(5)
+        expected = torch.rand(3)
+        torch.manual_seed(5)
+        a = widen_latents(vae, vae.config.z_dim + 2, seed=1)
+        self.assertTrue(torch.equal(torch.rand(3), expected))      # as if widen_latents had not run
+        b = widen_latents(vae, vae.config.z_dim + 2, seed=1)
+        for (name, t), u in zip(a.state_dict().items(), b.state_dict().values()):
+            self.assertTrue(torch.equal(t, u), name)
+
 
 def tiny_finetune(d: str, *extra: str) -> list[str]:
     """A tiny autoencoder saved as d/start, and finetune_vae's arguments for whole-autoencoder steps of one clip on it."""
