@@ -128,6 +128,23 @@ final class TextToVideoPluginTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: d.outputDir + "/x.mp4"))
     }
 
+    /// A size no machine could hold is refused with the figures before anything is allocated (an allocation
+    /// the engine cannot get would end the daemon), and the daemon goes on serving.
+    func testAbsurdSizeIsRefusedAndTheDaemonGoesOn() throws {
+        let d = try startDaemon()
+        defer { _ = d.stop() }
+        let c = try d.client()
+        XCTAssertThrowsError(try generate(c, ["prompt": "a star", "output": .string(d.outputDir + "/huge.mp4"),
+                                              "width": 4096, "height": 4096, "frames": 100001])) {
+            XCTAssertTrue("\($0)".contains("a 4096x4096 video of 100001 frames needs about"), "\($0)")
+            XCTAssertTrue("\($0)".contains("GiB of working memory"), "\($0)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: d.outputDir + "/huge.mp4"))
+        let r = try generate(c, ["prompt": "a star", "output": .string(d.outputDir + "/small.mp4"), "steps": 1])
+        XCTAssertEqual(r["state"]?.stringValue, "done", "\(r)")
+        XCTAssertTrue(d.isRunning)
+    }
+
     /// An output name no writer takes is refused when the job is submitted, before the model loads: no job, no
     /// resident model, no file. Endings are compared without case.
     func testOutputNameIsCheckedAtSubmission() throws {
@@ -170,5 +187,25 @@ final class TextToVideoPluginTests: XCTestCase {
         // The daemon and the resident model serve the next job.
         let next = try generate(c, ["prompt": "after", "output": .string(d.outputDir + "/after.mp4"), "steps": 1])
         XCTAssertEqual(next["state"]?.stringValue, "done")
+    }
+
+    /// A cancel that arrives during a step stops it before the transformer's next block, not after the step: one
+    /// step of a large model on a CPU can take minutes. The single step here (69 632 tokens) never completes.
+    func testCancelWithinAStep() throws {
+        let d = try startDaemon()
+        defer { _ = d.stop() }
+        let c = try d.client()
+        let out = d.outputDir + "/wide.mp4"
+        let job = try c.result("job.submit", ["method": "video.generate", "model": "tiny-wan", "subscribe": true,
+                                              "params": ["prompt": "a wide one", "output": .string(out), "steps": 1,
+                                                         "width": 1024, "height": 1024, "frames": 65]])
+        let id = try XCTUnwrap(job["id"]?.stringValue)
+        _ = try c.waitForNotification { $0.method == "job.progress" && $0.params["id"]?.stringValue == id && $0.params["phase"] == "denoise" }
+        _ = try c.result("job.cancel", ["id": .string(id)])
+        let e = try c.error("job.wait", ["id": .string(id)])
+        XCTAssertEqual(e.data?["state"], "cancelled")
+        XCTAssertEqual(e.data?["progress"]?["phase"], "denoise")
+        XCTAssertEqual(e.data?["progress"]?["step"]?.intValue, 0, "stopped inside the step")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
     }
 }

@@ -333,7 +333,8 @@ final class JobManager: @unchecked Sendable {
 
     private func progress(_ job: Job, phase: String, step: Int64, total: Int64) {
         let (send, save, params): (Bool, Bool, JSON?) = lock.withLock {
-            if phase != job.phase {
+            let newPhase = phase != job.phase
+            if newPhase {
                 job.phase = phase
                 job.phaseStartedAt = now()
                 job.phaseStartStep = step
@@ -341,8 +342,10 @@ final class JobManager: @unchecked Sendable {
             job.step = step
             job.total = total
             let t = now()
-            // Events at most every 50 ms (always the last step); the store once a second.
-            let send = t - job.lastProgressSent >= 0.05 || step == total
+            // Events at most every 50 ms, but always a phase's first and last step: a phase's first step can
+            // take minutes (one denoising step of a large model on a CPU), and the phase must show meanwhile.
+            // The store once a second.
+            let send = t - job.lastProgressSent >= 0.05 || step == total || newPhase
             let save = t - job.lastPersisted >= 1
             if send { job.lastProgressSent = t }
             if save { job.lastPersisted = t }

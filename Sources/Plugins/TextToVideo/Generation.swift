@@ -6,7 +6,7 @@ import ReelPluginKit
 import ReelProtocol
 
 /// One `video.generate` job: text → embeddings → seeded noise → denoising steps
-/// (progress "denoise", cancellation between steps) → VAE decode streamed into
+/// (progress "denoise"; cancellation checked before every transformer block) → VAE decode streamed into
 /// the writer chunk by chunk (progress "decode") → a labelled MP4 (or PNG).
 struct Generation {
     let model: ResidentWan
@@ -18,8 +18,9 @@ struct Generation {
         let p = params, pipeline = model.pipeline
         let request = WanTextToVideoPipeline.Request(width: p.width, height: p.height, frames: p.frames, steps: p.steps,
                                                      guidance: Float(p.guidance), seed: p.seed, schedule: p.noiseSchedule)
-        let noise: Tensor
-        do { noise = try pipeline.noise(request) } catch { throw PluginError.invalidParams("\(error)") }
+        do { _ = try pipeline.latentShape(request) } catch { throw PluginError.invalidParams("\(error)") }
+        try WorkingMemory.check(pipeline: pipeline, request: request)
+        let noise = try pipeline.noise(request)
         let isImage = p.isImage
         let container = MediaContainer(path: p.output)
         if !isImage && container?.carriesVideo != true {
@@ -37,7 +38,8 @@ struct Generation {
 
         host.progress("denoise", step: 0, total: p.steps)
         let denoiseStart = Date()
-        let latents = try pipeline.denoise(noise: noise, promptEmbeds: prompt, negativeEmbeds: negative, request: request) { i in
+        let latents = try pipeline.denoise(noise: noise, promptEmbeds: prompt, negativeEmbeds: negative, request: request,
+                                           duringStep: { try host.checkCancelled() }) { i in
             host.progress("denoise", step: i + 1, total: p.steps)
             try host.checkCancelled()
         }
