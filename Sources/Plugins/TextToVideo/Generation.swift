@@ -38,10 +38,12 @@ struct Generation {
 
         host.progress("denoise", step: 0, total: p.steps)
         let denoiseStart = Date()
-        let latents = try pipeline.denoise(noise: noise, promptEmbeds: prompt, negativeEmbeds: negative, request: request,
-                                           duringStep: { try host.checkCancelled() }) { i in
-            host.progress("denoise", step: i + 1, total: p.steps)
-            try host.checkCancelled()
+        let latents = try CancelWatch.run(host) {
+            try pipeline.denoise(noise: noise, promptEmbeds: prompt, negativeEmbeds: negative, request: request,
+                                 duringStep: { try host.checkCancelled() }) { i in
+                host.progress("denoise", step: i + 1, total: p.steps)
+                try host.checkCancelled()
+            }
         }
         let denoiseSeconds = Date().timeIntervalSince(denoiseStart)
 

@@ -73,6 +73,7 @@ static void finish_rows(int64_t bq, int64_t dv, const float *O, const float *l, 
 
 static void attention_task(void *vctx, int64_t task) {
     const reel_attention_args *a = vctx;
+    if (a->interrupt && *a->interrupt) return; // the caller throws the output away
     int64_t qblocks = (a->lq + BQ - 1) / BQ;
     int64_t qb = task % qblocks;
     int64_t bh = task / qblocks;
@@ -96,6 +97,7 @@ static void attention_task(void *vctx, int64_t task) {
     int64_t kend = a->lk;
     if (a->causal) kend = reel_min64(a->lk, q0 + bq); // later keys are invisible to every row here
     for (int64_t k0 = 0; k0 < kend; k0 += BK) {
+        if (a->interrupt && *a->interrupt) return;
         int64_t bk = reel_min64(BK, kend - k0);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)bq, (int)bk, (int)a->d, a->scale,
                     Q, (int)a->q_sl, K + k0 * a->k_sl, (int)a->k_sl, 0.0f, S, BK);

@@ -162,6 +162,9 @@ typedef struct {
     const float *mask; int64_t m_sb, m_sh, m_sl;
     float scale;
     int causal;
+    /// When non-NULL and nonzero (set from another thread), tasks not yet started return at once and the
+    /// output is incomplete: the caller must discard it (a job's cancellation, `EngineInterrupt`).
+    const volatile int *interrupt;
 } reel_attention_args;
 /// softmax(q k^T * scale + mask) v, tiled with an online softmax: the full
 /// [lq, lk] score matrix never exists. Rows whose keys are all masked give 0.

@@ -173,11 +173,14 @@ extension Tensor: CustomStringConvertible {
 public enum EngineError: Error, CustomStringConvertible, Equatable {
     case shape(String)
     case argument(String)
+    /// The computation's `EngineInterrupt` triggered (a cancelled job); its output was discarded.
+    case interrupted
 
     public var description: String {
         switch self {
         case .shape(let m): return "shape error: \(m)"
         case .argument(let m): return "invalid argument: \(m)"
+        case .interrupted: return "interrupted"
         }
     }
 }

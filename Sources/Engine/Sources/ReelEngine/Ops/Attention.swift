@@ -64,6 +64,11 @@ public func scaledDotProductAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, mas
     if lq > 1 && Q.strides[2] < d || lk > 1 && (K.strides[2] < d || V.strides[2] < dv) {
         return try scaledDotProductAttention(q.contiguous(), k.contiguous(), v.contiguous(), mask: mask, scale: scale, causal: causal)
     }
-    withExtendedLifetime((Q, K, V, maskTensor)) { reel_attention(&args) }
+    let interrupt = Engine.interrupt
+    withExtendedLifetime((Q, K, V, maskTensor, interrupt)) {
+        if let interrupt { args.interrupt = UnsafePointer(interrupt.flag) }
+        reel_attention(&args)
+    }
+    try Engine.checkInterrupt()     // some tasks may have returned early: the output is incomplete
     return out
 }
