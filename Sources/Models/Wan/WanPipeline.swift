@@ -120,9 +120,8 @@ public final class WanTextToVideoPipeline: @unchecked Sendable {
     /// Denoises from `noise` to clean latents (normalised, as the sampler sees them).
     /// `promptEmbeds`/`negativeEmbeds` are [1, tokens, text_dim]; without a
     /// negative, the empty-text embedding must be given by the caller if guidance > 1.
-    /// `duringStep` runs before each transformer block (a cancellation check), `afterStep` after each step.
     public func denoise(noise: Tensor, promptEmbeds: Tensor, negativeEmbeds: Tensor?, request r: Request,
-                        duringStep: () throws -> Void = {}, afterStep: (Int) throws -> Void = { _ in }) throws -> Tensor {
+                        afterStep: (Int) throws -> Void = { _ in }) throws -> Tensor {
         let guided = r.guidance > 1
         guard !guided || negativeEmbeds != nil else {
             throw ModelError.badInput("guidance \(r.guidance) needs negative (unconditional) text embeddings")
@@ -137,7 +136,7 @@ public final class WanTextToVideoPipeline: @unchecked Sendable {
         let conditioning = try transformer.conditionText(text)
         let sampler = FlowMatchEulerSampler(schedule: r.schedule, steps: r.steps, trainTimesteps: scheduler.numTrainTimesteps)
         return try sampler.sample(noise, guidance: r.guidance, velocity: { x, t in
-            try self.transformer(x, timesteps: [Float](repeating: t, count: x.shape[0]), text: conditioning, betweenBlocks: duringStep)
+            try self.transformer(x, timesteps: [Float](repeating: t, count: x.shape[0]), text: conditioning)
         }, afterStep: afterStep)
     }
 

@@ -269,11 +269,9 @@ public final class WanTransformer3DModel: @unchecked Sendable {
     /// One denoiser evaluation: hiddenStates[B, C, F, H, W] latents, one timestep
     /// per batch element (0...1000), text from `conditionText` (its batch must
     /// match). Returns the predicted velocity [B, out_channels, F, H, W].
-    /// `betweenBlocks` runs before each block: a job's cancellation check, which
-    /// thereby answers within one block instead of one whole step (a step of a
-    /// large model on a CPU can take minutes).
-    public func callAsFunction(_ hiddenStates: Tensor, timesteps: [Float], text: TextConditioning,
-                               betweenBlocks: () throws -> Void = {}) throws -> Tensor {
+    /// Under `Engine.withInterrupt`, a triggered interrupt stops it before the next
+    /// block (and inside attention): a step of a large model on a CPU takes minutes.
+    public func callAsFunction(_ hiddenStates: Tensor, timesteps: [Float], text: TextConditioning) throws -> Tensor {
         let c = config, p = c.patchSize, d = c.innerDim
         guard hiddenStates.ndim == 5, hiddenStates.shape[1] == c.inChannels else {
             throw ModelError.badInput("latents must be [batch, \(c.inChannels), frames, height, width], got \(hiddenStates.shape)")
@@ -299,7 +297,7 @@ public final class WanTransformer3DModel: @unchecked Sendable {
         let rope = wanRotaryTables(headDim: c.attentionHeadDim, frames: pf, height: ph, width: pw)
 
         for (i, block) in blocks.enumerated() {
-            try betweenBlocks()
+            try Engine.checkInterrupt()
             x = try block(x, modulation: modulation, text: text.keysValues[i], rope: rope)
         }
         let m = try (scaleShiftTable + temb.unsqueeze(1)).chunk(2, dim: 1)

@@ -2,9 +2,9 @@ import Dispatch
 import ReelEngine
 import ReelPluginKit
 
-/// Carries a job's cancellation into the engine's kernels while `body` runs: a timer polls the host every
-/// 100 ms and triggers an `EngineInterrupt`, which stops an attention call over hundreds of thousands of tokens
-/// (minutes) between its tiles. The check before each transformer block alone would wait for the block.
+/// Carries a job's cancellation into the engine while `body` runs: a timer polls the host every 100 ms and
+/// triggers an `EngineInterrupt`, which the transformer checks before each block and attention between its
+/// tiles (one call over hundreds of thousands of tokens takes minutes).
 enum CancelWatch {
     static func run<T>(_ host: PluginHost, _ body: () throws -> T) throws -> T {
         let interrupt = EngineInterrupt()

@@ -38,6 +38,8 @@ struct GenerateParams {
     var schedule: String
     var flowShift: Double
     var output: String
+    /// The container of a video output; nil for a single frame written as PNG (the name ends in .png, any case).
+    var video: MediaContainer?
 
     static let schema: JSON = [
         "type": "object",
@@ -75,6 +77,12 @@ struct GenerateParams {
         }
         self.prompt = prompt
         self.output = output
+        if !output.lowercased().hasSuffix(".png") {
+            guard let c = MediaContainer(path: output), c.carriesVideo else {
+                throw PluginError.invalidParams("output \(output): use .mp4 or .webm for video, .png for one frame")
+            }
+            video = c
+        }
         negativePrompt = p["negative_prompt"]?.stringValue ?? d.negativePrompt
         width = Int(p["width"]?.intValue ?? Int64(d.width))
         height = Int(p["height"]?.intValue ?? Int64(d.height))
@@ -96,8 +104,8 @@ struct GenerateParams {
         }
     }
 
-    /// A single frame written as PNG (the name ends in .png, in any case) rather than a video.
-    var isImage: Bool { output.lowercased().hasSuffix(".png") }
+    var isImage: Bool { video == nil }
+    var mediaType: String { video?.mediaType ?? "image/png" }
 
     /// duration × fps to the nearest 4k+1 frames (at least 1).
     static func frames(duration: Double, fps: Int) -> Int {

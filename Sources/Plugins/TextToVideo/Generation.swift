@@ -6,7 +6,7 @@ import ReelPluginKit
 import ReelProtocol
 
 /// One `video.generate` job: text → embeddings → seeded noise → denoising steps
-/// (progress "denoise"; cancellation checked before every transformer block) → VAE decode streamed into
+/// (progress "denoise"; cancellation reaches inside a step through `CancelWatch`) → VAE decode streamed into
 /// the writer chunk by chunk (progress "decode") → a labelled MP4 (or PNG).
 struct Generation {
     let model: ResidentWan
@@ -21,12 +21,7 @@ struct Generation {
         do { _ = try pipeline.latentShape(request) } catch { throw PluginError.invalidParams("\(error)") }
         try WorkingMemory.check(pipeline: pipeline, request: request)
         let noise = try pipeline.noise(request)
-        let isImage = p.isImage
-        let container = MediaContainer(path: p.output)
-        if !isImage && container?.carriesVideo != true {
-            throw PluginError.invalidParams("output \(p.output): use .mp4 or .webm for video, .png for one frame")
-        }
-        try host.declareOutput(p.output, mediaType: isImage ? "image/png" : container!.mediaType)
+        try host.declareOutput(p.output, mediaType: p.mediaType)
         let started = Date()
         Engine.resetPeakBytes()
 
@@ -39,8 +34,7 @@ struct Generation {
         host.progress("denoise", step: 0, total: p.steps)
         let denoiseStart = Date()
         let latents = try CancelWatch.run(host) {
-            try pipeline.denoise(noise: noise, promptEmbeds: prompt, negativeEmbeds: negative, request: request,
-                                 duringStep: { try host.checkCancelled() }) { i in
+            try pipeline.denoise(noise: noise, promptEmbeds: prompt, negativeEmbeds: negative, request: request) { i in
                 host.progress("denoise", step: i + 1, total: p.steps)
                 try host.checkCancelled()
             }
@@ -54,7 +48,7 @@ struct Generation {
         host.progress("decode", step: 0, total: chunks)
         let decodeStart = Date()
         var written = 0
-        if isImage {
+        if p.isImage {
             var frame: VideoFrame? = nil
             try pipeline.decode(latents) { chunk in frame = try Generation.frames(chunk, fps: p.fps, first: 0).first }
             try writePNG(frame!, to: p.output, label: label, metadata: metadata)

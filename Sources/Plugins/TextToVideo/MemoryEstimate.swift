@@ -45,12 +45,11 @@ struct MemoryEstimate {
 /// A generation's working memory, checked before its first allocation: a size the machine cannot hold is an
 /// invalid request with the figures, not an allocation failure that would end the daemon with every job in it.
 enum WorkingMemory {
-    static func check(pipeline: WanTextToVideoPipeline, request r: WanTextToVideoPipeline.Request,
-                      available: Int? = Engine.availableBytes) throws {
+    static func check(pipeline: WanTextToVideoPipeline, request r: WanTextToVideoPipeline.Request) throws {
         let need = WanTextToVideoPipeline.estimateBytes(transformer: pipeline.transformer.config, vae: pipeline.vae.config,
                                                         width: r.width, height: r.height, frames: r.frames,
                                                         textTokens: 512, guided: r.guidance > 1).activations
-        guard let available, need > available else { return }
+        guard let available = Engine.availableBytes, need > available else { return }
         throw PluginError.invalidParams("a \(r.width)x\(r.height) video of \(r.frames) frames needs about \(gib(need)) of "
             + "working memory and \(gib(available)) is free: ask for fewer pixels or frames")
     }

@@ -53,7 +53,7 @@ public enum SchemaValidator {
             if let m = s["minLength"]?.intValue, n < m { return fail(m == 1 ? "must not be empty" : "must have at least \(m) characters") }
             if let m = s["maxLength"]?.intValue, n > m { return fail("must have at most \(m) characters") }
             if let endings = s["x-reel-extensions"]?.arrayValue?.compactMap(\.stringValue), !endings.isEmpty,
-               !endings.contains(where: { str.lowercased().hasSuffix($0.lowercased()) }) {
+               case let lower = str.lowercased(), !endings.contains(where: { lower.hasSuffix($0.lowercased()) }) {
                 return fail("must end in \(listed(endings)), got \(fileExtension(str).map { "\"\($0)\"" } ?? "no extension")")
             }
         case .array(let items):

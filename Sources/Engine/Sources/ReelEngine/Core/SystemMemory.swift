@@ -30,17 +30,16 @@ enum SystemMemory {
     /// nil when no level sets a limit (or cgroup v2 is not mounted at `root`).
     static func cgroupHeadroom(_ selfCgroup: String, root: String = "/sys/fs/cgroup") -> Int? {
         guard let line = selfCgroup.split(separator: "\n").first(where: { $0.hasPrefix("0::") }) else { return nil }
-        var path = String(line.dropFirst(3))
-        var headroom: Int? = nil
-        while true {
-            let dir = root + (path == "/" ? "" : path)
-            if let max = read(dir + "/memory.max").flatMap(Int.init), let current = read(dir + "/memory.current").flatMap(Int.init) {
-                headroom = Swift.min(headroom ?? .max, Swift.max(0, max - current))
-            }
-            if path == "/" || path.isEmpty { return headroom }
-            path = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
-            if path.isEmpty { path = "/" }
+        var levels = [root], dir = root                  // the root, then each level down to the process's own
+        for part in line.dropFirst(3).split(separator: "/") {
+            dir += "/" + part
+            levels.append(dir)
         }
+        return levels.compactMap { dir -> Int? in
+            guard let max = read(dir + "/memory.max").flatMap(Int.init),
+                  let current = read(dir + "/memory.current").flatMap(Int.init) else { return nil }   // "max": no limit
+            return Swift.max(0, max - current)
+        }.min()
     }
 
     private static func read(_ file: String) -> String? {

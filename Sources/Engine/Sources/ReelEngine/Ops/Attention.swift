@@ -69,6 +69,6 @@ public func scaledDotProductAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, mas
         if let interrupt { args.interrupt = UnsafePointer(interrupt.flag) }
         reel_attention(&args)
     }
-    try Engine.checkInterrupt()     // some tasks may have returned early: the output is incomplete
+    if interrupt?.isTriggered == true { throw EngineError.interrupted }  // tasks returned early: output incomplete
     return out
 }
