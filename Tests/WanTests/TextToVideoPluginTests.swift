@@ -113,6 +113,22 @@ final class TextToVideoPluginTests: XCTestCase {
         XCTAssertEqual(waited.out.trimmingCharacters(in: .whitespacesAndNewlines), d.outputDir + "/star.mp4")
     }
 
+    /// Values JSON cannot carry are refused by the client by name (a NaN would travel as null, a seed above
+    /// Int64.max as a negative number), with the usage exit status, before anything reaches the daemon.
+    func testTheClientRefusesValuesJSONCannotCarry() throws {
+        let d = try startDaemon()
+        defer { _ = d.stop() }
+        for (args, message) in [(["--guidance", "nan"], "--guidance must be a finite number"),
+                                (["--duration", "inf"], "--duration must be a finite number"),
+                                (["--seed", "9223372036854775808"], "--seed must be 0…9223372036854775807")] {
+            let r = try ClientProcess.run(["generate", "a star", "-o", d.outputDir + "/x.mp4", "--model", "tiny-wan"] + args,
+                                          socket: d.socket)
+            XCTAssertEqual(r.status, 2, "\(args): \(r.err)")
+            XCTAssertTrue(r.err.contains(message), "\(args): \(r.err)")
+        }
+        XCTAssertEqual(try d.client().result("job.list")["jobs"]?.arrayValue?.count, 0, "nothing was submitted")
+    }
+
     func testImageAndBadParams() throws {
         let d = try startDaemon()
         defer { _ = d.stop() }

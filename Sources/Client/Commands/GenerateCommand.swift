@@ -37,6 +37,11 @@ struct Generate: ParsableCommand {
         if let schedule, !["shifted", "linear-quadratic"].contains(schedule) {
             throw ValidationError("--schedule must be shifted or linear-quadratic")
         }
+        // JSON has no NaN or infinity (the encoder would send null), and seeds travel as JSON integers (Int64).
+        for (name, value) in [("--guidance", guidance), ("--flow-shift", flowShift), ("--duration", duration)] {
+            if let value, !value.isFinite { throw ValidationError("\(name) must be a finite number, got \(value)") }
+        }
+        if let seed, seed > UInt64(Int64.max) { throw ValidationError("--seed must be 0…\(Int64.max), got \(seed)") }
     }
 
     func run() throws {
@@ -45,7 +50,7 @@ struct Generate: ParsableCommand {
             func absolute(_ p: String) -> String { p.hasPrefix("/") ? p : cwd + "/" + p }
             let seed = self.seed ?? UInt64.random(in: 0...UInt64(Int64.max))
             var p: JSONObject = ["prompt": .string(prompt), "output": .string(absolute(output ?? "reel-\(seed).mp4")),
-                                 "seed": .int(Int64(bitPattern: seed))]
+                                 "seed": .int(Int64(seed))]
             if let negativePrompt { p["negative_prompt"] = .string(negativePrompt) }
             if let width { p["width"] = .int(Int64(width)) }
             if let height { p["height"] = .int(Int64(height)) }
