@@ -31,7 +31,7 @@ let usage = """
       --print-openrpc         print the OpenRPC document of the built-in methods and exit
       --version               print the version and exit
 
-    signals: SIGTERM/SIGINT drain and exit (the running job is interrupted at its next step),
+    signals: SIGTERM/SIGINT drain and exit (the running job is interrupted at its next cancellation check),
              SIGHUP reloads reeld.toml and rescans the plugin directories.
     """
 

@@ -87,7 +87,7 @@ struct Cancel: ParsableCommand {
         try guarded {
             for id in ids {
                 let j = try global.call("job.cancel", ["id": .string(id)])
-                if global.json { Printer.json(j) } else { print("\(id): \(j["state"]?.stringValue ?? "")\(j["state"] == "running" ? " (stops at its next step)" : "")") }
+                if global.json { Printer.json(j) } else { print("\(id): \(j["state"]?.stringValue ?? "")\(j["state"] == "running" ? " (stopping)" : "")") }
             }
         }
     }

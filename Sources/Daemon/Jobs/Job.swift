@@ -24,7 +24,7 @@ final class Job: @unchecked Sendable {
     var outputs: [JSON] = []
     var position: Int?
 
-    /// Set by job.cancel; the plugin sees it at its next step.
+    /// Set by job.cancel; the plugin sees it at its next check (is_cancelled).
     var cancelRequested = false
     /// Set by a drain (SIGTERM): the job ends `interrupted`, not `cancelled`.
     var interruptRequested = false

@@ -148,7 +148,7 @@ final class JobManager: @unchecked Sendable {
             finish(j, .cancelled, error: RPCError(.cancelled, "cancelled before it started"))
             notifyPositions()
         } else if !j.state.isFinal {
-            logger.info("job \(id): cancellation requested; the plugin stops at its next step")
+            logger.info("job \(id): cancellation requested; the plugin stops at its next check")
         }
         return .success(json(j))
     }
@@ -189,7 +189,7 @@ final class JobManager: @unchecked Sendable {
 
     // MARK: drain
 
-    /// Stop taking jobs, interrupt the running one at its next step, wait for
+    /// Stop taking jobs, interrupt the running one at its next cancellation check, wait for
     /// the runner to finish. Queued jobs stay queued in the store.
     func drain() {
         let started: Bool = lock.withLock {

@@ -137,7 +137,7 @@ final class Daemon: @unchecked Sendable {
         }
     }
 
-    /// SIGTERM: stop accepting, interrupt the running job at its next step
+    /// SIGTERM: stop accepting, interrupt the running job at its next cancellation check
     /// (it is persisted as interrupted), unload models, exit.
     func drainAndExit() {
         let first = stateLock.withLock { () -> Bool in

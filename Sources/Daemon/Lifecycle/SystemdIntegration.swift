@@ -16,7 +16,7 @@ struct SystemdHooks: ServiceHooks {
     func ready(status: String) { SystemdNotify.ready(status: status) }
     func status(_ line: String) { SystemdNotify.status(line) }
     func stopping() {
-        SystemdNotify.stopping(status: "stopping: refusing new connections, interrupting the running job at its next step")
+        SystemdNotify.stopping(status: "stopping: refusing new connections, interrupting the running job")
     }
     func reloading() { SystemdNotify.reloading(status: "reloading: re-reading the configuration, rescanning plugins") }
     func reloaded(status: String) { SystemdNotify.ready(status: status) }

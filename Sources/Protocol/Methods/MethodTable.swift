@@ -65,7 +65,7 @@ public enum Methods {
                             ParamSpec("method", "Only jobs of this stage.", schema: Schemas.string),
                             ParamSpec("limit", "At most this many (default 50).", schema: ["type": "integer", "minimum": 1, "maximum": 10000])],
                    resultName: "jobs", result: Schemas.obj([("jobs", Schemas.array(Schemas.job))])),
-        MethodSpec("job.cancel", summary: "Cancel a queued or running job; a running job stops at its next step.",
+        MethodSpec("job.cancel", summary: "Cancel a queued or running job; a running job stops at its stage's next check (within a denoising step for video.generate, between tiles for video.upsample).",
                    description: "Returns the job. Cancelling a finished job changes nothing.",
                    params: jobParams, resultName: "job", result: Schemas.job, errors: [.jobNotFound]),
         MethodSpec("job.wait", summary: "Wait until a job is finished (or `timeout` seconds pass) and return it.",
