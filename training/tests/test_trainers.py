@@ -673,6 +673,38 @@ class AlignTests(unittest.TestCase):
             torch.testing.assert_close(round_trip(aligned), round_trip(retrained), atol=1e-4, rtol=0)
 
 
+    def test_an_ill_conditioned_map_is_bounded_and_the_round_trip_kept(self):
+        from training.align import align_latents, fit_affine, fold_affine
+        from training.data import build
+        from training.trainers import frames_to_tensor
+        torch.manual_seed(0)
+        old = make_vae(TINY_VAE).eval().requires_grad_(False)
+        z_dim = old.config.z_dim
+        frames = np.ascontiguousarray(build(5, 3)[:, :5])
+        x = frames_to_tensor(frames, "cpu")
+        squash = torch.eye(z_dim, dtype=torch.float64)
+        squash[-1, -1] = 0.01                      # one direction the new latents barely span: undoing it needs 100x
+        with torch.no_grad():
+            moved = fold_affine(old, squash, torch.zeros(z_dim, dtype=torch.float64))
+            _, free = align_latents(moved, old, frames, batch=2)
+            self.assertGreater(free["condition"], 90)
+            self.assertEqual(free["ridge"], 0.0)
+            aligned, bounded = align_latents(moved, old, frames, batch=2, max_condition=10)
+            self.assertLessEqual(bounded["condition"], 10 + 1e-6)
+            self.assertGreater(bounded["ridge"], 0)
+            self.assertGreater(bounded["moved_std_after"], free["moved_std_after"])
+            self.assertLess(bounded["moved_std_after"], bounded["moved_std_before"])
+            torch.testing.assert_close(aligned.decode(aligned.encode(x).latent_dist.mode()).sample,
+                                       moved.decode(moved.encode(x).latent_dist.mode()).sample, atol=1e-4, rtol=0)
+        # A well-conditioned fit is plain least squares: the same map with or without the bound.
+        z = torch.randn(500, 4, dtype=torch.float64)
+        m = torch.eye(4, dtype=torch.float64) + 0.1 * torch.randn(4, 4, dtype=torch.float64)
+        got, c, ridge = fit_affine(z, z @ m.T + 1.0, max_condition=10)
+        self.assertEqual(ridge, 0.0)
+        torch.testing.assert_close(got, m)
+        torch.testing.assert_close(c, torch.ones(4, dtype=torch.float64))
+
+
 class LatentGapTests(unittest.TestCase):
     def test_the_fit_starts_at_the_round_trip_and_lowers_the_error(self):
         from training.data import render_with_truth
