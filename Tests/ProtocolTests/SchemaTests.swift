@@ -14,6 +14,8 @@ final class SchemaTests: XCTestCase {
             "q": ["type": "string", "minLength": 3],
             "a": ["type": "array", "minItems": 1],
             "f": ["type": "string", "x-reel-extensions": [".mp4", ".webm", ".png"]],
+            "w": ["type": "integer", "multipleOf": 16],
+            "h": ["type": "number", "multipleOf": 0.5],
         ],
         "required": ["n"],
         "additionalProperties": false,
@@ -38,6 +40,9 @@ final class SchemaTests: XCTestCase {
         XCTAssertEqual(violation(["n": 1, "k": true]), "/k: expected integer or string, got boolean")
         XCTAssertEqual(violation(["n": 1, "p": ""]), "/p: must not be empty")
         XCTAssertEqual(violation(["n": 1, "q": "ab"]), "/q: must have at least 3 characters")
+        XCTAssertEqual(violation(["n": 1, "w": 65]), "/w: must be a multiple of 16, got 65")
+        XCTAssertNil(violation(["n": 1, "w": 1024, "h": 2.5]))
+        XCTAssertEqual(violation(["n": 1, "h": 2.25]), "/h: must be a multiple of 0.5, got 2.25")
         XCTAssertEqual(violation(["n": 1, "a": []]), "/a: must not be empty")
     }
 

@@ -137,9 +137,15 @@ final class TextToVideoPluginTests: XCTestCase {
         let r = try generate(c, ["prompt": "a star", "output": .string(png), "frames": 1, "schedule": "linear-quadratic", "steps": 2])
         XCTAssertEqual(r["state"]?.stringValue, "done", "\(r)")
         XCTAssertTrue(FileManager.default.fileExists(atPath: png))
-        // A bad size fails the job with an invalid-params error naming the rule; nothing is written.
+        // A bad size is refused at submission with an invalid-params error naming the rule (no job, no model
+        // loaded for it); a bad frame count fails the job once the model says its rule; nothing is written.
+        let jobs = try c.result("job.list")["jobs"]?.arrayValue?.count
         XCTAssertThrowsError(try generate(c, ["prompt": "a star", "output": .string(d.outputDir + "/x.mp4"), "width": 40])) {
-            XCTAssertTrue("\($0)".contains("multiples of 16"), "\($0)")
+            XCTAssertTrue("\($0)".contains("/params/width: must be a multiple of 16, got 40"), "\($0)")
+        }
+        XCTAssertEqual(try c.result("job.list")["jobs"]?.arrayValue?.count, jobs, "refused before a job was made")
+        XCTAssertThrowsError(try generate(c, ["prompt": "a star", "output": .string(d.outputDir + "/x.mp4"), "frames": 4])) {
+            XCTAssertTrue("\($0)".contains("frames must be 4k+1"), "\($0)")
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: d.outputDir + "/x.mp4"))
     }

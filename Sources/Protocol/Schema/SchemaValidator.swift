@@ -1,7 +1,7 @@
 // A small JSON Schema validator: the subset reel's method table and plugin
 // stage schemas use (draft 2020-12 keywords: type, enum, const, properties,
 // required, additionalProperties, items, minItems, maxItems, minimum, maximum,
-// exclusiveMinimum, exclusiveMaximum, minLength, maxLength, anyOf), plus reel's
+// exclusiveMinimum, exclusiveMaximum, multipleOf, minLength, maxLength, anyOf), plus reel's
 // `x-reel-extensions`: the file-name endings a path may have (e.g. [".mp4",
 // ".png"], compared without case), so a wrong output name is refused when the job
 // is submitted, not after its model has loaded. Other unknown keywords
@@ -48,6 +48,9 @@ public enum SchemaValidator {
             if let m = s["maximum"]?.doubleValue, x > m { return fail("must be ≤ \(fmt(m)), got \(fmt(x))") }
             if let m = s["exclusiveMinimum"]?.doubleValue, x <= m { return fail("must be > \(fmt(m)), got \(fmt(x))") }
             if let m = s["exclusiveMaximum"]?.doubleValue, x >= m { return fail("must be < \(fmt(m)), got \(fmt(x))") }
+            if let m = s["multipleOf"]?.doubleValue, m > 0, (x / m).rounded() != x / m {
+                return fail("must be a multiple of \(fmt(m)), got \(fmt(x))")
+            }
         case .string(let str):
             let n = str.count
             if let m = s["minLength"]?.intValue, n < m { return fail(m == 1 ? "must not be empty" : "must have at least \(m) characters") }
