@@ -58,8 +58,9 @@ def fit_affine(z_from: torch.Tensor, z_to: torch.Tensor,
     def condition(ridge: float) -> float:
         return float(torch.linalg.cond(solve(ridge)[0]))
 
-    if condition(0.0) <= max_condition:
-        return (*solve(0.0), 0.0)
+    m, c = solve(0.0)
+    if torch.linalg.cond(m) <= max_condition:
+        return m, c, 0.0
     low, high = 0.0, 1e-3
     while condition(high) > max_condition:          # M -> I (condition 1) as the ridge grows
         low, high = high, high * 10
