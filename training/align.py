@@ -45,6 +45,8 @@ def fit_affine(z_from: torch.Tensor, z_to: torch.Tensor,
     reads M's inverse, which magnifies whatever the map leaves out along the directions the new latents barely
     span (session 20: at condition 203 the aligned decoder drew the transformer's clips 9 dB worse than unaligned).
     """
+    if max_condition < 1:
+        raise ValueError(f"a condition number is at least 1; max_condition {max_condition} can never hold")
     mean_from, mean_to = z_from.mean(0), z_to.mean(0)
     a, b = z_from - mean_from, z_to - mean_to
     gram, cross = a.T @ a, a.T @ b
@@ -115,6 +117,8 @@ def main(argv=None):
                     help="bound the map's condition number (pulling it toward the identity); 0: no bound")
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args(argv)
+    if 0 < a.max_condition < 1:
+        ap.error(f"--max-condition {a.max_condition}: a condition number is at least 1 (0 for no bound)")
     keep_freed_memory()
     torch.set_num_threads(a.threads)
     new, old = (AutoencoderKLWan.from_pretrained(p).float().eval() for p in (a.new, a.old))

@@ -703,6 +703,8 @@ class AlignTests(unittest.TestCase):
         self.assertEqual(ridge, 0.0)
         torch.testing.assert_close(got, m)
         torch.testing.assert_close(c, torch.ones(4, dtype=torch.float64))
+        with self.assertRaises(ValueError):          # no map has a condition number below 1: refused, not searched for
+            fit_affine(z, z @ m.T, max_condition=0.5)
 
 
 class LatentGapTests(unittest.TestCase):
