@@ -261,21 +261,31 @@ final class UpsampleStageTests: XCTestCase {
             XCTAssertEqual(notVideo.data?["field"], "/params/output")
             XCTAssertTrue(notVideo.message.contains("must end in .mp4, .m4v, .mov, .webm or .mkv"), notVideo.message)
         }
-        XCTAssertEqual(try c.result("model.ps")["models"]?.arrayValue?.count, 0, "no model loaded for refused jobs")
-
-        // Refused when the job runs: the file is not a video, both rate options, the output is the input.
+        // Inputs that are not usable video, refused at job.submit from their headers (x-reel-media): junk, an
+        // index-first clip cut short (it would open, and the job would meet the cut only while streaming), and
+        // sound alone.
         let junk = d.outputDir + "/junk.mp4"
         try "this is not a video\n".write(toFile: junk, atomically: true, encoding: .utf8)
-        // A clip with audio, index first, cut short: it opens, and the job meets the cut while streaming.
-        let whole = d.outputDir + "/whole.mp4", cut = d.outputDir + "/cut.mp4"
+        let whole = d.outputDir + "/whole.mp4", cut = d.outputDir + "/cut.mp4", tone = d.outputDir + "/tone.m4a"
         try Clips.panZoom("coffee.png", to: whole, frames: 24)
         try Clips.shell(["ffmpeg", "-y", "-v", "error", "-i", whole, "-c", "copy", "-movflags", "+faststart", cut])
+        try Clips.shell(["ffmpeg", "-y", "-v", "error", "-i", whole, "-vn", "-c", "copy", tone])
         let bytes = try Data(contentsOf: URL(fileURLWithPath: cut))
         try bytes.prefix(bytes.count * 6 / 10).write(to: URL(fileURLWithPath: cut))
         try FileManager.default.removeItem(atPath: whole)
+        for (path, reason, words) in [(junk, "not_media", "not a media file"), (cut, "truncated", "a copy or download stopped early"),
+                                      (tone, "no_stream", "holds no video stream")] {
+            let e = try submitError(["input": .string(path), "output": .string(out)])
+            XCTAssertEqual(e.code, .badMedia, "\(path): \(e)")
+            XCTAssertEqual(e.data?["field"], "/params/input")
+            XCTAssertEqual(e.data?["reason"]?.stringValue, reason, "\(path): \(e)")
+            XCTAssertTrue(e.message.contains(words), e.message)
+        }
+        XCTAssertEqual(try c.result("model.ps")["models"]?.arrayValue?.count, 0, "no model loaded for refused jobs")
+        XCTAssertEqual(try c.result("job.list")["jobs"]?.arrayValue?.count, 0, "no job made for refused submissions")
+
+        // Refused when the job runs: both rate options, the output is the input.
         let cases: [(JSONObject, RPCErrorCode, String)] = [
-            (["input": .string(junk), "output": .string(out)], .pluginFailure, "cannot read the input"),
-            (["input": .string(cut), "output": .string(out)], .pluginFailure, "truncated or damaged file"),
             (["input": .string(input), "output": .string(out), "fps": 24, "fps_factor": 2], .invalidParams, "not both"),
             (["input": .string(input), "output": .string(input)], .invalidParams, "is the input"),
         ]
@@ -288,7 +298,7 @@ final class UpsampleStageTests: XCTestCase {
             XCTAssertEqual(e.data?["error"]?["code"]?.intValue, Int64(code.rawValue), "\(params): \(e)")
             XCTAssertTrue(e.message.contains(words), "\(params): \(e.message)")
         }
-        XCTAssertTrue(e2eNothingWritten(d.outputDir, keep: ["in.mp4", "junk.mp4", "cut.mp4"]))
+        XCTAssertTrue(e2eNothingWritten(d.outputDir, keep: ["in.mp4", "junk.mp4", "cut.mp4", "tone.m4a"]))
         XCTAssertNotNil(try c.result("reel.info")["version"], "still serving")
         XCTAssertTrue(d.isRunning)
     }

@@ -120,8 +120,20 @@ extension Daemon {
             if let f = e.data?["field"]?.stringValue { e.data?["field"] = .string(fieldPrefix + f) }
             reply(.failure(e)); return
         }
-        reply(jobs.submit(method: method, plugin: plugin.name, model: model, params: params, keepAlive: keepAlive,
-                          peer: peer, subscribe: subscribe ? connection : nil))
+        let enqueue = { [jobs] in
+            reply(jobs.submit(method: method, plugin: plugin.name, model: model, params: params, keepAlive: keepAlive,
+                              peer: peer, subscribe: subscribe ? connection : nil))
+        }
+        let media = MediaPreflight.inputs(params, schema: stage.paramsSchema)
+        if media.isEmpty { enqueue(); return }
+        // Opening files can block: off the event loop. The job takes its place in the queue when accepted.
+        DispatchQueue.global().async {
+            if var e = MediaPreflight.firstRefusal(media) {
+                if let f = e.data?["field"]?.stringValue { e.data?["field"] = .string(fieldPrefix + f) }
+                reply(.failure(e)); return
+            }
+            enqueue()
+        }
     }
 
     private func chooseModel(_ name: String?, for stage: StageSpec, peer: Peer) -> Result<ModelRef, RPCError> {

@@ -13,9 +13,7 @@ extension Daemon {
                 do {
                     reply(.success(MediaInfoJSON.encode(try ReelMedia.probe(path))))
                 } catch let e as MediaError {
-                    reply(.failure(RPCError(.badMedia, e.description,
-                                            data: ["path": .string(e.path), "reason": .string(MediaInfoJSON.snakeCase(e.reason.rawValue)),
-                                                   "detail": .string(e.detail)])))
+                    reply(.failure(.badMedia(e)))
                 } catch {
                     reply(.failure(RPCError(.badMedia, "\(path): \(error)", data: ["path": .string(path)])))
                 }

@@ -14,7 +14,7 @@ struct UpsampleParams {
     static let schema: JSON = [
         "type": "object",
         "properties": [
-            "input": ["type": "string", "minLength": 1, "x-reel-access": "read",
+            "input": ["type": "string", "minLength": 1, "x-reel-access": "read", "x-reel-media": "video",
                       "description": "Absolute path of the video to upsample (any file FFmpeg decodes)."],
             "output": ["type": "string", "minLength": 1, "x-reel-access": "write",
                        "x-reel-extensions": .array(MediaContainer.videoFileExtensions.map { .string($0) }),

@@ -57,7 +57,7 @@ public enum Methods {
                             ParamSpec("keep_alive", "Keep the model this long after the job.", schema: Schemas.keepAlive),
                             ParamSpec("subscribe", "Subscribe this connection to the job's events.", schema: Schemas.boolean)],
                    resultName: "job", result: Schemas.job,
-                   errors: [.queueFull, .methodNotFound, .invalidParams, .modelNotFound, .modelTooLarge, .accessDenied, .shuttingDown]),
+                   errors: [.queueFull, .methodNotFound, .invalidParams, .modelNotFound, .modelTooLarge, .accessDenied, .badMedia, .shuttingDown]),
         MethodSpec("job.get", summary: "One job: state, progress, result or error.", params: jobParams,
                    resultName: "job", result: Schemas.job, errors: [.jobNotFound]),
         MethodSpec("job.list", summary: "Jobs, newest first, optionally filtered.",

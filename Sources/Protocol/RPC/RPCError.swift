@@ -49,7 +49,7 @@ public struct RPCErrorCode: RawRepresentable, Hashable, Sendable {
         (.modelBusy, "model busy", "The model is in use by a running job and cannot be unloaded now."),
         (.memoryBusy, "memory busy", "The model fits the budget, but models in use hold too much of it right now."),
         (.interrupted, "interrupted", "The job was running when reeld stopped; it will not resume."),
-        (.badMedia, "bad media", "A file named in the params is not media reel can read (missing, truncated, not media, no decoder). `data` has `path`, `reason` (unreadable, not_media, truncated, empty_stream, no_stream, absurd_dimensions, unsupported_codec, …) and `detail`."),
+        (.badMedia, "bad media", "A file named in the params is not media reel can read (missing, truncated, not media, no decoder); at `job.submit`, an input the stage marks `x-reel-media` that fails its header check (`data.field` names it). `data` has `path`, `reason` (unreadable, not_media, truncated, empty_stream, no_stream, absurd_dimensions, unsupported_codec, …) and `detail`."),
     ]
 }
 
