@@ -720,6 +720,22 @@ class LatentGapTests(unittest.TestCase):
         self.assertGreater(seen[5]["psnr"], seen[0]["psnr"] + 0.1)
         self.assertGreater(moved, 0.0)
 
+    def test_the_decoder_fit_starts_at_the_round_trip_lowers_the_error_and_leaves_the_model(self):
+        import copy
+        from training.data import render_with_truth
+        from training.eval.latent_gap import fit_decoder
+        from training.eval.vae_errors import round_trip, split_errors
+        torch.manual_seed(0)
+        vae = make_vae(TINY_VAE).eval().requires_grad_(False)
+        before = copy.deepcopy(vae.state_dict())
+        _, r = next(render_with_truth(4, 1))
+        seen, moved = fit_decoder(vae, r.frames, r.truth, steps=5, lr=1e-3, report=(0,), amp=False)
+        self.assertEqual(seen[0], split_errors(r.frames, round_trip(vae, r.frames), r.truth))
+        self.assertGreater(seen[5]["psnr"], seen[0]["psnr"] + 0.1)
+        self.assertGreater(moved, 0.0)
+        for k, v in vae.state_dict().items():          # the fit works on a copy
+            self.assertTrue(torch.equal(v, before[k]), k)
+
 
 class LatentShiftTests(unittest.TestCase):
     def test_an_unchanged_autoencoder_moves_nothing_and_a_moved_encoder_is_seen(self):
