@@ -31,28 +31,41 @@ from .vae_errors import clip_set_arguments, split_errors
 SPLIT = ("psnr", "boxes_psnr", "backdrop_psnr")     # of split_errors: the clip, the objects' boxes, the backdrop
 
 
-def fit_latents(vae, frames: np.ndarray, truth: dict, steps: int, lr: float, report=(0,), amp: bool = True):
-    """Refines one clip's latents through the frozen decoder. Returns ({step: split_errors(...)} at the `report`
-    steps, the relative distance the latents moved)."""
+def _refine(model, z: torch.Tensor, params: list, frames: np.ndarray, truth: dict, steps: int, lr: float, report,
+            amp: bool):
+    """Adam on `params` (the latents z, or `model`'s decoder weights) to one clip's MSE of `model`'s decoding of z,
+    measured at the `report` steps. Returns ({step: split_errors(...)}, the relative distance `params` moved)."""
+    from .. import whole_clip
     x = frames_to_tensor(frames[None], "cpu")
-    with torch.no_grad():
-        z0 = vae.encode(x).latent_dist.mode()
-    z = z0.clone().requires_grad_(True)
-    opt = torch.optim.Adam([z], lr=lr)
+    start = [p.detach().clone() for p in params]
+    opt = torch.optim.Adam(params, lr=lr)
     seen = {}
     for s in range(steps + 1):
         if s in report or s == steps:
             with torch.no_grad():
-                seen[s] = split_errors(frames, decode8(vae, z)[0].permute(1, 2, 3, 0).numpy(), truth)
+                seen[s] = split_errors(frames, decode8(model, z)[0].permute(1, 2, 3, 0).numpy(), truth)
         if s == steps:
             break
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=amp):
-            y = vae.decode(z).sample.float()
+            y = whole_clip.decode(model, z).float()
         loss = (y - x).pow(2).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-    return seen, float((z.detach() - z0).norm() / z0.norm())
+    moved = sum(float((p.detach() - q).pow(2).sum()) for p, q in zip(params, start))
+    return seen, (moved / sum(float(q.pow(2).sum()) for q in start)) ** 0.5
+
+
+def _posterior_mean(vae, frames: np.ndarray) -> torch.Tensor:
+    with torch.no_grad():
+        return vae.encode(frames_to_tensor(frames[None], "cpu")).latent_dist.mode()
+
+
+def fit_latents(vae, frames: np.ndarray, truth: dict, steps: int, lr: float, report=(0,), amp: bool = True):
+    """Refines one clip's latents through the frozen decoder. Returns ({step: split_errors(...)} at the `report`
+    steps, the relative distance the latents moved)."""
+    z = _posterior_mean(vae, frames).requires_grad_(True)
+    return _refine(vae, z, [z], frames, truth, steps, lr, report, amp)
 
 
 def fit_decoder(vae, frames: np.ndarray, truth: dict, steps: int, lr: float, report=(0,), amp: bool = True):
@@ -60,31 +73,11 @@ def fit_decoder(vae, frames: np.ndarray, truth: dict, steps: int, lr: float, rep
     mean, fixed. Returns ({step: split_errors(...)} at the `report` steps, the relative distance the decoder's
     weights moved); `vae` itself is left as it was."""
     import copy
-    from .. import whole_clip
-    x = frames_to_tensor(frames[None], "cpu")
-    with torch.no_grad():
-        z = vae.encode(x).latent_dist.mode()
     fitted = copy.deepcopy(vae).eval()
     params = list(fitted.post_quant_conv.parameters()) + list(fitted.decoder.parameters())
-    start = [p.detach().clone() for p in params]
     for p in params:
         p.requires_grad_(True)
-    opt = torch.optim.Adam(params, lr=lr)
-    seen = {}
-    for s in range(steps + 1):
-        if s in report or s == steps:
-            with torch.no_grad():
-                seen[s] = split_errors(frames, decode8(fitted, z)[0].permute(1, 2, 3, 0).numpy(), truth)
-        if s == steps:
-            break
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=amp):
-            y = whole_clip.decode(fitted, z).float()
-        loss = (y - x).pow(2).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-    moved = sum(float((p.detach() - q).pow(2).sum()) for p, q in zip(params, start))
-    return seen, (moved / sum(float(q.pow(2).sum()) for q in start)) ** 0.5
+    return _refine(fitted, _posterior_mean(vae, frames), params, frames, truth, steps, lr, report, amp)
 
 
 def main(argv=None):
