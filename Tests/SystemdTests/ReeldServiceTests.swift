@@ -385,6 +385,51 @@ final class ReeldServiceTests: XCTestCase {
     }
 }
 
+extension ReeldServiceTests {
+    /// The sandbox of the system unit, imitated in a private mount namespace: a directory read-only to
+    /// reeld (ProtectSystem=strict) and one holding a systemd private directory (PrivateTmp=). The client
+    /// (root here) may write both, so only reeld's own check can refuse them: at job.submit, no job made.
+    func testOutputsTheSandboxedDaemonCannotReachAreRefusedAtSubmit() throws {
+        guard getuid() == 0, let unshare = Harness.which("unshare"), let sh = Harness.which("sh") else {
+            throw XCTSkip("needs root and unshare(1) to give reeld a private mount namespace")
+        }
+        let s = try Service()
+        let ro = s.d.outputDir + "/ro", shared = s.d.outputDir + "/tmp"
+        let privateDir = s.d.root + "/systemd-private-0123-reeld.service-abc/tmp"
+        for dir in [ro, shared, privateDir] { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: unshare)
+        p.arguments = ["--mount", "--propagation", "private", sh, "-c",
+                       "mount --bind \"$1\" \"$1\" && mount -o remount,bind,ro \"$1\" && mount --bind \"$2\" \"$3\" && exec \"$4\" --config \"$5\"",
+                       "sh", ro, privateDir, shared, try BuildProducts.reeld, s.d.configFile]
+        p.environment = ProcessInfo.processInfo.environment.merging(["NOTIFY_SOCKET": s.notifyPath]) { _, new in new }
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        s.process = p
+        try s.waitFor("READY=1")
+
+        let c = try RPCClient(socket: s.d.socket)
+        func refusal(_ output: String) throws -> RPCError {
+            try c.error("job.submit", ["method": "fixture.render", "model": "fix",
+                                       "params": ["output": .string(output), "frames": 1, "width": 16, "height": 8]])
+        }
+        let readOnly = try refusal(ro + "/a.raw")
+        XCTAssertEqual(readOnly.code, .accessDenied)
+        XCTAssertEqual(readOnly.data?["field"], "/params/output")
+        XCTAssertTrue(readOnly.message.contains("is read-only to reeld") && readOnly.message.contains("ReadWritePaths="), readOnly.message)
+        let hidden = try refusal(shared + "/a.raw")
+        XCTAssertEqual(hidden.code, .accessDenied)
+        XCTAssertTrue(hidden.message.contains("reeld has a private \(shared) (systemd's PrivateTmp=)"), hidden.message)
+        XCTAssertEqual(try c.result("job.list")["jobs"]?.arrayValue?.count, 0, "no job made for refused outputs")
+
+        let id = try s.submit(c, output: "fine.raw", frames: 1, delayMs: 0)       // beside them: served as ever
+        XCTAssertEqual(try c.result("job.wait", ["id": .string(id)])["state"], "done")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: s.d.outputDir + "/fine.raw"))
+        s.signal(SIGTERM)
+        XCTAssertEqual(s.waitForExit(), 0)
+    }
+}
+
 extension ReeldServiceTests.Service {
     /// A fresh reeld over the same directories and configuration (a restart).
     static func restart(_ old: ReeldServiceTests.Service) throws -> ReeldServiceTests.Service {

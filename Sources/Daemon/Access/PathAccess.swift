@@ -7,8 +7,11 @@
 //  - paths must be absolute; symlinks are resolved and the resolved path is checked.
 //  - uid 0 may do anything. ACLs are not consulted (they can only make us
 //    refuse something the client could do, never the reverse).
+// Then reeld's own reach (`daemonRefusal`): the system service's sandbox can make a path the
+// client may use read-only, invisible or private to reeld (ServiceSandbox).
 import Foundation
 import ReelProtocol
+import ReelSystemd
 
 enum AccessMode: String { case read, write }
 
@@ -23,14 +26,18 @@ enum PathAccess {
         let target: String
         switch mode {
         case .read:
-            guard let real = realPath(path) else { return deny("does not exist") }
+            guard let real = realPath(path) else { return deny("does not exist" + hiddenHint(path)) }
             target = real
         case .write:
             let parent = (path as NSString).deletingLastPathComponent
-            guard let realParent = realPath(parent.isEmpty ? "/" : parent) else { return deny("the directory \(parent) does not exist") }
+            guard let realParent = realPath(parent.isEmpty ? "/" : parent) else {
+                return deny("the directory \(parent) does not exist" + hiddenHint(path))
+            }
             target = realParent + "/" + (path as NSString).lastPathComponent
         }
-        if peer.isRoot { return .success(()) }
+        // The client's own permission first, then reeld's.
+        let reached: Result<Void, RPCError> = daemonRefusal(target, mode).map(deny) ?? .success(())
+        if peer.isRoot { return reached }
         // Every directory above the target must be searchable.
         var dir = ""
         let components = target.split(separator: "/").map(String.init)
@@ -53,7 +60,7 @@ enum PathAccess {
                 if !allowed(st, peer, 0o2) { return deny("exists and is not writable by uid \(peer.uid)") }
             }
         }
-        return .success(())
+        return reached
     }
 
     /// Paths named in params whose schema property says `"x-reel-access": "read"|"write"`
@@ -76,6 +83,63 @@ enum PathAccess {
             }
         }
         return nil
+    }
+
+    /// Mounts private to reeld's mount namespace (systemd's PrivateTmp=): read once, they do not change.
+    static let privateMounts = ServiceSandbox.privateMounts()
+
+    /// Why reeld itself cannot do `mode` at the resolved path `target`, or nil. Checked for every client,
+    /// root too: the sandbox binds the daemon, whoever asks.
+    static func daemonRefusal(_ target: String, _ mode: AccessMode) -> String? {
+        if let mount = ServiceSandbox.privateMount(holding: target, among: privateMounts) {
+            return mode == .write
+                ? "reeld has a private \(mount) (systemd's PrivateTmp=): a file it writes there is not the one you would see; "
+                  + "write under /var/lib/reel/outputs or another directory you share with the service"
+                : "reeld has a private \(mount) (systemd's PrivateTmp=) and does not see your files there; "
+                  + "put the input under /var/lib/reel/outputs or another directory you share with the service"
+        }
+        let uid = geteuid()
+        switch mode {
+        case .read:
+            if access(target, R_OK) != 0 { return "reeld (uid \(uid)) may not read it: \(String(cString: strerror(errno)))" }
+        case .write:
+            let dir = (target as NSString).deletingLastPathComponent
+            let parent = dir.isEmpty ? "/" : dir
+            let existing = statPath(target) != nil
+            if access(existing ? target : parent, existing ? W_OK : W_OK | X_OK) != 0 {
+                if errno == EROFS {
+                    return "\(parent) is read-only to reeld (the system service writes only where its unit's "
+                        + "ReadWritePaths= allows, such as /var/lib/reel/outputs; add a directory with `systemctl edit reeld`)"
+                }
+                return (existing ? "reeld (uid \(uid)) may not overwrite it" : "reeld (uid \(uid)) may not write in \(parent)")
+                    + ": \(String(cString: strerror(errno)))"
+            }
+        }
+        return nil
+    }
+
+    /// A hint for a path that does not exist to reeld: under a home directory hidden from it (ProtectHome=),
+    /// or a private /tmp.
+    private static func hiddenHint(_ path: String) -> String {
+        if let mount = ServiceSandbox.privateMount(holding: path, among: privateMounts) {
+            return " (reeld has a private \(mount), systemd's PrivateTmp=: use /var/lib/reel/outputs or another directory you share with it)"
+        }
+        for top in ["/home", "/root", "/run/user"] where path.hasPrefix(top + "/") && isHidden(top) {
+            return " (reeld does not see \(top): the system service runs with ProtectHome=; use the per-user service, "
+                + "or /var/lib/reel/outputs)"
+        }
+        return ""
+    }
+
+    /// An empty or unreadable directory: what ProtectHome= leaves of /home, /root and /run/user.
+    private static func isHidden(_ dir: String) -> Bool {
+        guard let d = opendir(dir) else { return true }
+        defer { closedir(d) }
+        while let e = readdir(d) {
+            let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != "." && name != ".." { return false }
+        }
+        return true
     }
 
     private static func statPath(_ p: String) -> Foundation.stat? {
