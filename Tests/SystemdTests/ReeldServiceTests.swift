@@ -387,11 +387,13 @@ final class ReeldServiceTests: XCTestCase {
 
 extension ReeldServiceTests {
     /// The sandbox of the system unit, imitated in a private mount namespace: a directory read-only to
-    /// reeld (ProtectSystem=strict) and one holding a systemd private directory (PrivateTmp=). The client
+    /// reeld (ProtectSystem=strict), one holding a systemd private directory (PrivateTmp=), and /home
+    /// empty and inaccessible (ProtectHome=). The client
     /// (root here) may write both, so only reeld's own check can refuse them: at job.submit, no job made.
     func testOutputsTheSandboxedDaemonCannotReachAreRefusedAtSubmit() throws {
-        guard getuid() == 0, let unshare = Harness.which("unshare"), let sh = Harness.which("sh") else {
-            throw XCTSkip("needs root and unshare(1) to give reeld a private mount namespace")
+        guard getuid() == 0, let unshare = Harness.which("unshare"), let sh = Harness.which("sh"),
+              FileManager.default.fileExists(atPath: "/home") else {
+            throw XCTSkip("needs root, unshare(1) and /home to give reeld a private mount namespace")
         }
         let s = try Service()
         let ro = s.d.outputDir + "/ro", shared = s.d.outputDir + "/tmp"
@@ -400,7 +402,8 @@ extension ReeldServiceTests {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: unshare)
         p.arguments = ["--mount", "--propagation", "private", sh, "-c",
-                       "mount --bind \"$1\" \"$1\" && mount -o remount,bind,ro \"$1\" && mount --bind \"$2\" \"$3\" && exec \"$4\" --config \"$5\"",
+                       "mount --bind \"$1\" \"$1\" && mount -o remount,bind,ro \"$1\" && mount --bind \"$2\" \"$3\" "
+                       + "&& mount -t tmpfs -o mode=000 tmpfs /home && exec \"$4\" --config \"$5\"",
                        "sh", ro, privateDir, shared, try BuildProducts.reeld, s.d.configFile]
         p.environment = ProcessInfo.processInfo.environment.merging(["NOTIFY_SOCKET": s.notifyPath]) { _, new in new }
         p.standardError = FileHandle.nullDevice
@@ -420,6 +423,9 @@ extension ReeldServiceTests {
         let hidden = try refusal(shared + "/a.raw")
         XCTAssertEqual(hidden.code, .accessDenied)
         XCTAssertTrue(hidden.message.contains("reeld has a private \(shared) (systemd's PrivateTmp=)"), hidden.message)
+        let home = try refusal("/home/alice/a.raw")            // ProtectHome=: an empty, inaccessible /home
+        XCTAssertEqual(home.code, .accessDenied)
+        XCTAssertTrue(home.message.contains("reeld does not see /home") && home.message.contains("ProtectHome="), home.message)
         XCTAssertEqual(try c.result("job.list")["jobs"]?.arrayValue?.count, 0, "no job made for refused outputs")
 
         let id = try s.submit(c, output: "fine.raw", frames: 1, delayMs: 0)       // beside them: served as ever
