@@ -35,6 +35,22 @@ public enum ServiceSandbox {
         return privateMounts(mountinfo: String(decoding: text, as: UTF8.self))
     }
 
+    /// Whether process `pid` sees the file system through this process's mount namespace: then a private
+    /// mount of ours is its too (a client started inside the same sandbox, or reeld not sandboxed at all
+    /// inside a namespace that is). nil when /proc does not say (another user's process under
+    /// ProtectProc=invisible, or a process that has gone).
+    public static func sharesMountNamespace(pid: Int32) -> Bool? {
+        guard let theirs = namespace("/proc/\(pid)/ns/mnt"), let ours = namespace("/proc/self/ns/mnt") else { return nil }
+        return theirs == ours
+    }
+
+    private static func namespace(_ link: String) -> String? {
+        var buf = [CChar](repeating: 0, count: 128)
+        let n = readlink(link, &buf, buf.count - 1)
+        guard n > 0 else { return nil }
+        return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     /// The private mount that holds `path` (an absolute, resolved path), if any.
     public static func privateMount(holding path: String, among mounts: [String]) -> String? {
         mounts.filter { path == $0 || path.hasPrefix($0 == "/" ? "/" : $0 + "/") }.max { $0.count < $1.count }

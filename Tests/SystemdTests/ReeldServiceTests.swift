@@ -428,6 +428,17 @@ extension ReeldServiceTests {
         XCTAssertTrue(home.message.contains("reeld does not see /home") && home.message.contains("ProtectHome="), home.message)
         XCTAssertEqual(try c.result("job.list")["jobs"]?.arrayValue?.count, 0, "no job made for refused outputs")
 
+        // A client inside reeld's own mount namespace sees the same private directory: not refused there.
+        guard let nsenter = Harness.which("nsenter") else { throw XCTSkip("needs nsenter(1)") }
+        let inside = try Harness.run(nsenter, ["--mount", "--target", "\(p.processIdentifier)", try BuildProducts.path("reel"),
+                                               "call", "job.submit",
+                                               #"{"method": "fixture.render", "model": "fix", "params": {"output": "\#(shared)/b.raw", "frames": 1, "width": 16, "height": 8}}"#],
+                                     environment: ["REEL_SOCKET": s.d.socket])
+        XCTAssertEqual(inside.status, 0, inside.stderr)
+        let insideID = try XCTUnwrap(try JSON.parse(inside.stdout)["id"]?.stringValue, inside.stdout)
+        XCTAssertEqual(try c.result("job.wait", ["id": .string(insideID)])["state"], "done")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: privateDir + "/b.raw"), "written into the private directory")
+
         let id = try s.submit(c, output: "fine.raw", frames: 1, delayMs: 0)       // beside them: served as ever
         XCTAssertEqual(try c.result("job.wait", ["id": .string(id)])["state"], "done")
         XCTAssertTrue(FileManager.default.fileExists(atPath: s.d.outputDir + "/fine.raw"))

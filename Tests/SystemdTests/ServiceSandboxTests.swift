@@ -28,6 +28,24 @@ final class ServiceSandboxTests: XCTestCase {
         XCTAssertNil(ServiceSandbox.privateMount(holding: "/var/lib/reel/outputs/a.mp4", among: mounts))
     }
 
+    func testMountNamespacesAreComparedThroughProc() throws {
+        XCTAssertEqual(ServiceSandbox.sharesMountNamespace(pid: getpid()), true)
+        XCTAssertNil(ServiceSandbox.sharesMountNamespace(pid: Int32.max), "no such process")
+        guard getuid() == 0, let unshare = Harness.which("unshare") else { throw XCTSkip("needs root and unshare(1)") }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: unshare)
+        p.arguments = ["--mount", "sleep", "30"]
+        try p.run()
+        defer { p.terminate(); p.waitUntilExit() }
+        var other: Bool? = true
+        for _ in 0..<200 {             // until unshare has made the namespace and exec'd sleep
+            other = ServiceSandbox.sharesMountNamespace(pid: p.processIdentifier)
+            if other == false { break }
+            usleep(10_000)
+        }
+        XCTAssertEqual(other, false)
+    }
+
     func testThisProcessesMountsAreReadFromProc() throws {
         let text = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
         XCTAssertFalse(text.isEmpty)

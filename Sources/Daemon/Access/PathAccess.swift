@@ -26,17 +26,17 @@ enum PathAccess {
         let target: String
         switch mode {
         case .read:
-            guard let real = realPath(path) else { return deny("does not exist" + hiddenHint(path)) }
+            guard let real = realPath(path) else { return deny("does not exist" + hiddenHint(path, peer)) }
             target = real
         case .write:
             let parent = (path as NSString).deletingLastPathComponent
             guard let realParent = realPath(parent.isEmpty ? "/" : parent) else {
-                return deny("the directory \(parent) does not exist" + hiddenHint(path))
+                return deny("the directory \(parent) does not exist" + hiddenHint(path, peer))
             }
             target = realParent + "/" + (path as NSString).lastPathComponent
         }
         // The client's own permission first, then reeld's.
-        let reached: Result<Void, RPCError> = daemonRefusal(target, mode).map(deny) ?? .success(())
+        let reached: Result<Void, RPCError> = daemonRefusal(target, mode, for: peer).map(deny) ?? .success(())
         if peer.isRoot { return reached }
         // Every directory above the target must be searchable.
         var dir = ""
@@ -89,9 +89,10 @@ enum PathAccess {
     static let privateMounts = ServiceSandbox.privateMounts()
 
     /// Why reeld itself cannot do `mode` at the resolved path `target`, or nil. Checked for every client,
-    /// root too: the sandbox binds the daemon, whoever asks.
-    static func daemonRefusal(_ target: String, _ mode: AccessMode) -> String? {
-        if let mount = ServiceSandbox.privateMount(holding: target, among: privateMounts) {
+    /// root too: the sandbox binds the daemon, whoever asks. A private mount refuses only a client that
+    /// does not share reeld's mount namespace (or whose namespace /proc hides).
+    static func daemonRefusal(_ target: String, _ mode: AccessMode, for peer: Peer) -> String? {
+        if let mount = privateMount(holding: target, for: peer) {
             return mode == .write
                 ? "reeld has a private \(mount) (systemd's PrivateTmp=): a file it writes there is not the one you would see; "
                   + "write under /var/lib/reel/outputs or another directory you share with the service"
@@ -120,8 +121,8 @@ enum PathAccess {
 
     /// A hint for a path that does not exist to reeld: under a home directory hidden from it (ProtectHome=),
     /// or a private /tmp.
-    private static func hiddenHint(_ path: String) -> String {
-        if let mount = ServiceSandbox.privateMount(holding: path, among: privateMounts) {
+    private static func hiddenHint(_ path: String, _ peer: Peer) -> String {
+        if let mount = privateMount(holding: path, for: peer) {
             return " (reeld has a private \(mount), systemd's PrivateTmp=: use /var/lib/reel/outputs or another directory you share with it)"
         }
         for top in ["/home", "/root", "/run/user"] where path.hasPrefix(top + "/") && isHidden(top) {
@@ -129,6 +130,12 @@ enum PathAccess {
                 + "or /var/lib/reel/outputs)"
         }
         return ""
+    }
+
+    /// The private mount of reeld's that holds `path`, unless `peer` looks through the same one.
+    private static func privateMount(holding path: String, for peer: Peer) -> String? {
+        guard let mount = ServiceSandbox.privateMount(holding: path, among: privateMounts) else { return nil }
+        return ServiceSandbox.sharesMountNamespace(pid: peer.pid) == true ? nil : mount
     }
 
     /// An empty or unreadable directory: what ProtectHome= leaves of /home, /root and /run/user.
