@@ -132,6 +132,11 @@ final class UnitFileTests: XCTestCase {
         XCTAssert(service.contains("ExecStart=/usr/bin/reeld --system --config /etc/reel/reeld.toml"), "units name the final paths, not the stage")
         let manifest = try String(contentsOfFile: stage + "/usr/share/reel/installed-files", encoding: .utf8)
         XCTAssertFalse(manifest.contains(stage))
+        // Completions where bash-completion, zsh and fish look for a vendor's, generated from the built client.
+        let bash = try String(contentsOfFile: stage + "/usr/share/bash-completion/completions/reel", encoding: .utf8)
+        XCTAssert(bash.contains("complete -o filenames -F _reel reel") && bash.contains("generate"), "the bash completion")
+        XCTAssert(try String(contentsOfFile: stage + "/usr/share/zsh/vendor-completions/_reel", encoding: .utf8).hasPrefix("#compdef reel"))
+        XCTAssert(try String(contentsOfFile: stage + "/usr/share/fish/vendor_completions.d/reel.fish", encoding: .utf8).contains("complete -c 'reel'"))
         XCTAssertEqual(try make(["uninstall"], vars).status, 0)
         XCTAssertEqual(try remainingFiles(), [])
     }
