@@ -16,6 +16,34 @@ final class ClientTests: XCTestCase {
         XCTAssertTrue(r.err.contains("systemctl --user start reeld"), r.err)
     }
 
+    /// man/reel.1 names every subcommand and exit status that `reel --help` lists, so the page cannot fall
+    /// behind the client again (it once listed six of seventeen commands).
+    func testTheManPageCoversEveryCommandAndExitStatus() throws {
+        let help = try reel(["--help"], socket: "/tmp/reel-no-such-dir/reel.sock")
+        XCTAssertEqual(help.status, 0, help.err)
+        func section(_ title: String) -> [Substring] {
+            let lines = help.out.split(separator: "\n", omittingEmptySubsequences: false)
+            guard let start = lines.firstIndex(where: { $0.hasPrefix(title) }) else { return [] }
+            return Array(lines[(start + 1)...].prefix { !$0.isEmpty })
+        }
+        // Entries start at two spaces; wrapped text is indented further.
+        func names(_ lines: [Substring]) -> [String] {
+            lines.filter { $0.hasPrefix("  ") && !$0.hasPrefix("   ") }.compactMap { $0.split(separator: " ").first.map(String.init) }
+        }
+        let commands = names(section("SUBCOMMANDS:")), statuses = names(section("Exit codes:"))
+        XCTAssertGreaterThan(commands.count, 15, help.out)
+        XCTAssertEqual(statuses, ["0", "1", "2", "3", "4", "5", "130"], help.out)
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let page = try String(contentsOf: root.appendingPathComponent("man/reel.1"), encoding: .utf8)
+        let entries = Set(page.split(separator: "\n").compactMap { line -> String? in
+            guard line.hasPrefix(".B ") || line.hasPrefix(".BI ") else { return nil }
+            return line.split(separator: " ").dropFirst().first.map(String.init)
+        })
+        for name in commands + statuses {
+            XCTAssertTrue(entries.contains(name), "man/reel.1 has no entry for \(name)")
+        }
+    }
+
     func testRunInfoJobsAndExitCodes() throws {
         let d = try startDaemon()
         let info = try reel(["info", "--json"], socket: d.socket)
