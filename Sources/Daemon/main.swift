@@ -16,6 +16,7 @@ let usage = """
       --config PATH           settings file (default: $XDG_CONFIG_HOME/reel/reeld.toml for a user,
                               /etc/reel/reeld.toml with --system)
       --system                system daemon defaults (/run/reel, /var/lib/reel, /etc/reel)
+      --user                  per-user defaults ($XDG_RUNTIME_DIR/reel, ~/.local/state/reel, ~/.config/reel)
       --socket PATH           listen here (default: $REEL_SOCKET, $XDG_RUNTIME_DIR/reel/reel.sock, /run/reel/reel.sock)
       --listen-fd N           serve an already listening socket instead of binding one
       --state-dir DIR         job database directory (default: $XDG_STATE_HOME/reel or /var/lib/reel)

@@ -60,6 +60,18 @@ final class ConfigTests: XCTestCase {
         let (status, out) = try run(["--help"])
         XCTAssertEqual(status, 0)
         XCTAssertTrue(out.contains("--memory-budget"))
+        // man/reeld.8 names every option the help lists (roff escapes its dashes).
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let page = try String(contentsOf: root.appendingPathComponent("man/reeld.8"), encoding: .utf8)
+        let options = out.split(separator: "\n").compactMap { line -> String? in
+            let t = line.drop { $0 == " " }
+            guard line.hasPrefix("  --"), t.hasPrefix("--") else { return nil }
+            return t.split(separator: " ").first.map(String.init)
+        }
+        XCTAssertGreaterThan(options.count, 15, out)
+        for option in options {
+            XCTAssertTrue(page.contains(option.replacingOccurrences(of: "-", with: "\\-")), "man/reeld.8 does not name \(option)")
+        }
         let (s2, doc) = try run(["--print-protocol-doc"])
         XCTAssertEqual(s2, 0)
         XCTAssertTrue(doc.contains(ProtocolReference.beginMarker))
