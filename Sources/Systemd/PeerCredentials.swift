@@ -81,18 +81,9 @@ public struct PeerCredentials: Sendable, Equatable, CustomStringConvertible {
 
     /// The `Groups:` line of /proc/<pid>/status (hidden under ProtectProc=invisible).
     static func procGroups(pid: pid_t) -> [gid_t]? {
-        guard pid > 0, let f = fopen("/proc/\(pid)/status", "r") else { return nil }
-        defer { fclose(f) }
-        var line: UnsafeMutablePointer<CChar>?
-        var cap = 0
-        defer { free(line) }
-        while getline(&line, &cap, f) > 0 {
-            let text = String(cString: line!)
-            guard text.hasPrefix("Groups:") else { continue }
-            return text.dropFirst("Groups:".count).split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" })
-                .compactMap { gid_t($0) }
-        }
-        return nil
+        guard pid > 0, let lines = ProcFile.lines("/proc/\(pid)/status"),
+              let groups = lines.first(where: { $0.hasPrefix("Groups:") }) else { return nil }
+        return groups.dropFirst("Groups:".count).split(whereSeparator: { $0 == " " || $0 == "\t" }).compactMap { gid_t($0) }
     }
 
     /// The groups /etc/group (NSS) assigns to the uid's user: what the peer would have

@@ -12,27 +12,22 @@ public enum ServiceSandbox {
     /// Mount points of this process whose contents come from a systemd private directory
     /// (`…/systemd-private-<boot>-<unit>-<random>/tmp`, PrivateTmp=), read from /proc/self/mountinfo.
     public static func privateMounts(mountinfo: String) -> [String] {
-        mountinfo.split(separator: "\n").compactMap { line in
+        privateMounts(lines: mountinfo.split(separator: "\n").map(String.init))
+    }
+
+    /// This process's private mounts (empty when /proc is unreadable).
+    public static func privateMounts() -> [String] {
+        privateMounts(lines: ProcFile.lines("/proc/self/mountinfo") ?? [])
+    }
+
+    static func privateMounts(lines: [String]) -> [String] {
+        lines.compactMap { line in
             // "36 35 98:0 /root /mnt rw,noatime master:1 - ext3 /dev/root rw": field 4 is the mounted
             // directory's path inside its file system, field 5 the mount point (octal escapes for spaces).
             let f = line.split(separator: " ", omittingEmptySubsequences: false)
             guard f.count > 5, f[3].contains("/systemd-private-") else { return nil }
             return unescape(String(f[4]))
         }
-    }
-
-    /// This process's private mounts (empty when /proc is unreadable).
-    public static func privateMounts() -> [String] {
-        guard let f = fopen("/proc/self/mountinfo", "r") else { return [] }
-        defer { fclose(f) }
-        var text: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = fread(&buf, 1, buf.count, f)
-            if n <= 0 { break }
-            text += buf[0..<n]
-        }
-        return privateMounts(mountinfo: String(decoding: text, as: UTF8.self))
     }
 
     /// Whether process `pid` sees the file system through this process's mount namespace: then a private

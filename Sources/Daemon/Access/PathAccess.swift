@@ -36,8 +36,8 @@ enum PathAccess {
             target = realParent + "/" + (path as NSString).lastPathComponent
         }
         // The client's own permission first, then reeld's.
-        let reached: Result<Void, RPCError> = daemonRefusal(target, mode, for: peer).map(deny) ?? .success(())
-        if peer.isRoot { return reached }
+        func reached() -> Result<Void, RPCError> { daemonRefusal(target, mode, for: peer).map(deny) ?? .success(()) }
+        if peer.isRoot { return reached() }
         // Every directory above the target must be searchable.
         var dir = ""
         let components = target.split(separator: "/").map(String.init)
@@ -60,7 +60,7 @@ enum PathAccess {
                 if !allowed(st, peer, 0o2) { return deny("exists and is not writable by uid \(peer.uid)") }
             }
         }
-        return reached
+        return reached()
     }
 
     /// Paths named in params whose schema property says `"x-reel-access": "read"|"write"`

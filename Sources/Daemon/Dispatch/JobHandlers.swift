@@ -116,10 +116,13 @@ extension Daemon {
                 return
             }
         }
-        if var e = PathAccess.checkParams(params, schema: stage.paramsSchema, for: peer) {
+        // Refusals name their field under the params; through job.submit that is under /params.
+        let refuse = { (e: RPCError) in
+            var e = e
             if let f = e.data?["field"]?.stringValue { e.data?["field"] = .string(fieldPrefix + f) }
-            reply(.failure(e)); return
+            reply(.failure(e))
         }
+        if let e = PathAccess.checkParams(params, schema: stage.paramsSchema, for: peer) { refuse(e); return }
         let enqueue = { [jobs] in
             reply(jobs.submit(method: method, plugin: plugin.name, model: model, params: params, keepAlive: keepAlive,
                               peer: peer, subscribe: subscribe ? connection : nil))
@@ -128,11 +131,7 @@ extension Daemon {
         if media.isEmpty { enqueue(); return }
         // Opening files can block: off the event loop. The job takes its place in the queue when accepted.
         DispatchQueue.global().async {
-            if var e = MediaPreflight.firstRefusal(media) {
-                if let f = e.data?["field"]?.stringValue { e.data?["field"] = .string(fieldPrefix + f) }
-                reply(.failure(e)); return
-            }
-            enqueue()
+            if let e = MediaPreflight.firstRefusal(media) { refuse(e) } else { enqueue() }
         }
     }
 

@@ -55,13 +55,9 @@ enum MediaPreflight {
             return MediaError(.truncated, path: input.path,
                               "its header indexes \(end) bytes and the file holds \(info.fileSize): a copy or download stopped early")
         }
-        let kinds: [StreamInfo.Kind]
-        switch input.kind {
-        case "video": kinds = [.video]
-        case "audio": kinds = [.audio]
-        default: return nil
-        }
-        let streams = info.streams.filter { kinds.contains($0.kind) }
+        // "video" and "audio" name a stream kind; "any" asks only that the file be media.
+        guard let kind = StreamInfo.Kind(rawValue: input.kind), kind == .video || kind == .audio else { return nil }
+        let streams = info.streams.filter { $0.kind == kind }
         guard let first = streams.first else {
             return MediaError(.noStream, path: input.path, "the \(info.formatName) file holds no \(input.kind) stream")
         }
